@@ -1,0 +1,399 @@
+// The job config's shape: every key, its type, default and one-line description (the descriptions become editor
+// hovers through the JSON Schema). Checks that span several fields live next to the object they concern.
+import os from 'node:os';
+import { z } from 'zod';
+import {
+  fraction,
+  oneOf,
+  positiveNumber,
+  secretRef,
+  slug,
+  templateString,
+  text,
+  uri,
+  urlTemplate,
+  wholeNumber,
+} from './field-types.ts';
+import { storageRootProblem } from './storage-uri.ts';
+import { FILE_NAME_MACROS, HEADER_LINE_MACROS, STREAMING_MACROS } from './template-macros.ts';
+
+export const ENGINE_KINDS = ['local', 'inline', 'dataproc', 'hadoop'] as const;
+export const DELIVERY_MODES = ['streaming', 'batch', 'both'] as const;
+export const PRIORITIES = ['high', 'normal'] as const;
+export const HTTP_METHODS = ['GET', 'POST', 'PUT'] as const;
+export const BATCH_FIELDS = ['cookie_id', 'partner_user_id', 'segments', 'segment', 'expires_at', 'request_id', 'partner_id'] as const;
+export const EXPIRY_FORMATS = ['epoch-seconds', 'epoch-millis', 'iso8601'] as const;
+export const DEFAULT_FILE_NAME_PATTERN = '${PARTNER_NAME}_${DATE}.tsv.gz';
+export const DEFAULT_STORAGE_ROOT = './.courier/data';
+
+type Ctx = z.RefinementCtx;
+type Loose = Record<string, unknown>;
+
+/**
+ * A check across fields that also runs when some fields already failed, so one `config check` reports every
+ * problem. The value may be partly invalid, hence the loose type: compare, never trust.
+ */
+function crossCheck(check: (value: Loose, ctx: Ctx) => void) {
+  return [
+    (value: unknown, ctx: Ctx) => {
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) check(value as Loose, ctx);
+    },
+    { when: () => true },
+  ] as const;
+}
+
+function isObject(value: unknown): value is Loose {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// ---- storage ----
+
+const storage = z
+  .strictObject({
+    root: z
+      .string({ error: 'expected a storage root such as ./.courier/data, file:///data/courier or gs://bucket/courier' })
+      .superRefine((value, ctx) => {
+        const problem = storageRootProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default(DEFAULT_STORAGE_ROOT)
+      .describe(
+        'Root of all batch data: file:///abs/path, webhdfs://namenode:9870/path, gs://bucket/path, or a plain path relative to this file.',
+      ),
+  })
+  .describe('Where the batch data (Parquet datasets and _SUCCESS markers) lives.');
+
+// ---- engine ----
+
+/** The local worker count defaults to this machine's cores; json-schema.ts keeps that machine-specific default out of the schema file. */
+export const localWorkersField = wholeNumber(1)
+  .describe('Worker threads of the local engine. Default: the number of CPU cores.')
+  .default(() => os.availableParallelism());
+
+const localEngine = z
+  .strictObject({
+    workers: localWorkersField,
+    memoryMb: wholeNumber(64).default(1024).describe('Memory budget of the local engine before it spills to disk, in MiB.'),
+    spillDir: text('a directory path')
+      .optional()
+      .describe('Directory for spill files; relative to this file. Default: a temporary directory.'),
+    maxBadRecordRate: fraction()
+      .default(0.001)
+      .describe('Share of malformed input records tolerated (counted and quarantined) before a job fails.'),
+  })
+  .describe('Options of the local and inline engines.');
+
+const dataprocEngine = z
+  .strictObject({
+    projectId: text('a Google Cloud project id').describe('Google Cloud project of the Dataproc cluster.'),
+    region: text('a Google Cloud region like europe-west1').describe('Region of the Dataproc cluster.'),
+    clusterName: text('a cluster name').describe('Name of the Dataproc cluster jobs are submitted to.'),
+    stagingUri: uri(['gs'], 'gs://bucket/courier-staging').describe('gs:// location where job bundles are staged.'),
+  })
+  .describe('Required when engine.kind is dataproc.');
+
+const hadoopEngine = z
+  .strictObject({
+    webhdfsUrl: uri(['webhdfs', 'http', 'https'], 'http://namenode:9870').describe('WebHDFS endpoint of the namenode.'),
+    resourceManagerUrl: uri(['http', 'https'], 'http://resourcemanager:8088').describe('YARN ResourceManager REST endpoint.'),
+    user: text('a Hadoop user name').describe('Hadoop user jobs run as.'),
+  })
+  .describe('Required when engine.kind is hadoop.');
+
+const engine = z
+  .strictObject({
+    kind: oneOf(ENGINE_KINDS)
+      .default('local')
+      .describe('Where map-reduce jobs run: local (worker threads), inline (in-process, for debugging), dataproc or hadoop.'),
+    local: localEngine.prefault({}),
+    dataproc: dataprocEngine.optional(),
+    hadoop: hadoopEngine.optional(),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      const required = { dataproc: 'projectId, region, clusterName, stagingUri', hadoop: 'webhdfsUrl, resourceManagerUrl, user' };
+      for (const kind of ['dataproc', 'hadoop'] as const) {
+        if (value['kind'] === kind && value[kind] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [kind],
+            message: `engine.kind is "${kind}", so an engine.${kind} section is required: add it with ${required[kind]}`,
+          });
+        }
+      }
+    }),
+  )
+  .describe('The map-reduce engine that runs the refresher and batch formatter.');
+
+// ---- streaming delivery ----
+
+const retry = z
+  .strictObject({
+    maxAttempts: wholeNumber(1).default(5).describe('Attempts per request, the first included.'),
+    baseDelayMs: wholeNumber(0).default(200).describe('Delay before the first retry; doubles each attempt, with jitter.'),
+    maxDelayMs: wholeNumber(0).default(30_000).describe('Upper bound of the delay between attempts.'),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      const { baseDelayMs, maxDelayMs } = value;
+      if (typeof baseDelayMs === 'number' && typeof maxDelayMs === 'number' && maxDelayMs < baseDelayMs) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['maxDelayMs'],
+          message: `maxDelayMs (${maxDelayMs}) is below baseDelayMs (${baseDelayMs}); raise maxDelayMs or lower baseDelayMs`,
+        });
+      }
+    }),
+  )
+  .describe('Retries of failed or timed-out requests (5xx, 429, network errors).');
+
+const headerValue = z.union([templateString(STREAMING_MACROS, 'a header value'), secretRef()], {
+  error: 'expected a header value: text (macros allowed) or a secret reference { env: VAR_NAME }',
+});
+
+const streaming = z
+  .strictObject({
+    url: urlTemplate(STREAMING_MACROS).describe(
+      `Request URL; macros: ${STREAMING_MACROS.map((m) => `\${${m}}`).join(', ')}.`,
+    ),
+    method: oneOf(HTTP_METHODS).default('POST').describe('HTTP method.'),
+    headers: z
+      .record(
+        z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'expected an HTTP header name like X-Api-Key' }),
+        headerValue,
+      )
+      .default({})
+      .describe('Request headers: name -> text, or { env: VAR } for secrets such as tokens.'),
+    body: templateString(STREAMING_MACROS, 'a request body template')
+      .optional()
+      .describe('Request body template (POST/PUT); macros as in url.'),
+    concurrency: wholeNumber(1).default(16).describe('Requests in flight at once to this partner, per syncer process.'),
+    rateLimitPerSecond: positiveNumber().default(1000).describe('Maximum requests per second to this partner, per syncer process.'),
+    timeoutMs: wholeNumber(1).default(5000).describe('Time allowed for one request before it counts as failed.'),
+    retry: retry.prefault({}),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      if (value['method'] === 'GET' && value['body'] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['body'], message: 'a GET request carries no body; use method POST or PUT, or move the data into the url' });
+      }
+    }),
+  )
+  .describe('Streaming delivery: one HTTP request per data sync request. Required when delivery is streaming or both.');
+
+// ---- batch delivery ----
+
+const sftp = z
+  .strictObject({
+    host: text('a host name or IP address').describe('SFTP server of the partner.'),
+    port: wholeNumber(1, 65535).default(22).describe('SFTP port.'),
+    user: text('a user name').describe('SFTP login.'),
+    privateKey: secretRef().optional().describe('SSH private key: { file: path } (relative to this file) or { env: VAR }.'),
+    password: secretRef().optional().describe('Password, when the partner gives no key login: { env: VAR } or { file: path }.'),
+    hostKeySha256: z
+      .string({ error: 'expected the server host key fingerprint like SHA256:uZ8g... (ssh-keygen -lf, or ssh-keyscan HOST | ssh-keygen -lf -)' })
+      .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, {
+        error: 'expected an OpenSSH SHA256 fingerprint: "SHA256:" then 43 base64 characters (get it with: ssh-keyscan HOST | ssh-keygen -lf -)',
+      })
+      .describe('Pinned host key fingerprint, OpenSSH form SHA256:<base64>; the connection is refused if it differs.'),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      if (value['privateKey'] === undefined && value['password'] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['privateKey'], message: 'no credentials: add privateKey: { file: path } (or { env: VAR }), or a password' });
+      }
+    }),
+  )
+  .describe('Where batch files are uploaded.');
+
+const separator = (what: string) =>
+  z
+    .string({ error: `expected a ${what} of 1 to 4 characters` })
+    .min(1, { error: `expected a ${what} of 1 to 4 characters` })
+    .max(4, { error: `expected a ${what} of 1 to 4 characters` })
+    .regex(/^[^\r\n]*$/, { error: `expected a ${what} without line breaks` });
+
+const extraField = z.union(
+  [
+    z.strictObject({
+      value: z.union([z.string(), z.number()], { error: 'expected a literal text or number' }).describe('A constant written on every row.'),
+    }),
+    z.strictObject({
+      expiresAt: z
+        .strictObject({ format: oneOf(EXPIRY_FORMATS).describe('How the expiry time is written.') })
+        .describe("The data's expiry time (now + expiryDays)."),
+    }),
+  ],
+  { error: 'expected { value: literal } or { expiresAt: { format: epoch-seconds | epoch-millis | iso8601 } }' },
+);
+
+const template = z
+  .strictObject({
+    groupBy: oneOf(['cookie', 'segment']).default('cookie').describe('One row per cookie (with its segments) or one row per segment (with its users).'),
+    fields: z
+      .array(oneOf(BATCH_FIELDS), { error: `expected a list of fields from ${BATCH_FIELDS.join(', ')}` })
+      .min(1, { error: 'expected at least one field' })
+      .describe('Columns of each row, in order.'),
+    delimiter: separator('delimiter').default('\t').describe('Column separator.'),
+    segmentDelimiter: separator('segment delimiter').default(',').describe('Separator of the values inside a list column (segments).'),
+    header: z
+      .array(templateString(HEADER_LINE_MACROS, 'a header line'), { error: 'expected a list of header lines' })
+      .default([])
+      .describe(`Lines written before the rows; macros: ${HEADER_LINE_MACROS.map((m) => `\${${m}}`).join(', ')}.`),
+    extraFields: z
+      .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected a field name of letters, digits and _' }), extraField)
+      .default({})
+      .describe('Columns appended after fields, in order: name -> { value } or { expiresAt: { format } }.'),
+    compression: oneOf(['gzip', 'none']).default('gzip').describe('Compression of the file.'),
+    fileNamePattern: templateString(FILE_NAME_MACROS, 'a file name pattern')
+      .default(DEFAULT_FILE_NAME_PATTERN)
+      .describe(`Name of the uploaded file; macros: ${FILE_NAME_MACROS.map((m) => `\${${m}}`).join(', ')}.`),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      const fields = Array.isArray(value['fields']) ? (value['fields'] as unknown[]) : [];
+      fields.forEach((name, i) => {
+        if (fields.indexOf(name) !== i) {
+          ctx.addIssue({ code: 'custom', path: ['fields', i], message: `field ${JSON.stringify(name)} is listed twice; remove one` });
+        }
+      });
+      if (isObject(value['extraFields'])) {
+        for (const name of Object.keys(value['extraFields'])) {
+          if (fields.includes(name)) {
+            ctx.addIssue({ code: 'custom', path: ['extraFields', name], message: `extra field "${name}" clashes with a field of the same name; rename it` });
+          }
+        }
+      }
+      if (typeof value['delimiter'] === 'string' && value['delimiter'] === value['segmentDelimiter']) {
+        ctx.addIssue({ code: 'custom', path: ['segmentDelimiter'], message: 'segmentDelimiter equals delimiter, so rows could not be split back; choose another' });
+      }
+      const pattern = value['fileNamePattern'];
+      if (typeof pattern === 'string') {
+        if (pattern.includes('/')) {
+          ctx.addIssue({ code: 'custom', path: ['fileNamePattern'], message: 'a file name cannot contain "/"; put directories in batch.remoteDir' });
+        }
+        if (value['compression'] === 'none' && pattern.endsWith('.gz')) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['fileNamePattern'],
+            message: 'compression is "none" but the file name ends in .gz; set fileNamePattern, e.g. ${PARTNER_NAME}_${DATE}.tsv',
+          });
+        }
+      }
+    }),
+  )
+  .describe('Layout of the batch file, as agreed with the partner.');
+
+const batch = z
+  .strictObject({
+    sftp,
+    remoteDir: text('a directory on the SFTP server').describe('Directory on the SFTP server the files go to.'),
+    template,
+    schedule: oneOf(['daily', 'monthly']).default('daily').describe('How often a file is produced and sent.'),
+  })
+  .describe('Batch delivery: files over SFTP. Required when delivery is batch or both.');
+
+// ---- partners ----
+
+const segmentCode = z
+  .union([text("the partner's segment code"), z.int()], { error: "expected the partner's segment code (text or number)" })
+  .transform(String);
+
+const partner = z
+  .strictObject({
+    id: wholeNumber(1).describe('Our numeric id of the partner; unique; used in dataset paths and data sync requests.'),
+    name: slug().describe('Short unique name (a-z, 0-9, -); used in file names, metrics and logs.'),
+    delivery: oneOf(DELIVERY_MODES).describe('How data reaches the partner: streaming (HTTP), batch (SFTP files) or both.'),
+    segmentMap: z
+      .record(z.string().regex(/^[0-9]+$/, { error: 'expected our segment id (digits only)' }), segmentCode, {
+        error: 'expected a mapping of our segment id -> partner segment code, like 1001: "acme-auto"',
+      })
+      .describe('Our segment id -> the partner\'s segment code. Segments not listed are not sent to this partner.'),
+    expiryDays: wholeNumber(1).default(30).describe('Days the partner keeps a cookie in a segment after a sync.'),
+    priority: z
+      .strictObject({
+        newSync: oneOf(PRIORITIES).default('high').describe('Queue priority of data for cookies synced since the last run.'),
+        refresh: oneOf(PRIORITIES).default('normal').describe('Queue priority of periodic re-sends of known cookies.'),
+      })
+      .prefault({})
+      .describe('Queue priorities per kind of data sync request.'),
+    deltas: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .describe('Send added/removed segments instead of the full list each time.'),
+    streaming: streaming.optional(),
+    batch: batch.optional(),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      const delivery = value['delivery'];
+      if (typeof delivery !== 'string' || !(DELIVERY_MODES as readonly string[]).includes(delivery)) return;
+      for (const section of ['streaming', 'batch'] as const) {
+        const needed = delivery === section || delivery === 'both';
+        if (needed && value[section] === undefined) {
+          ctx.addIssue({ code: 'custom', path: [section], message: `delivery is "${delivery}", so a ${section} section is required; add ${section}: with its settings` });
+        } else if (!needed && value[section] !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [section],
+            message: `delivery is "${delivery}", so this ${section} section would be ignored; set delivery: both, or remove it`,
+          });
+        }
+      }
+      if (isObject(value['segmentMap']) && Object.keys(value['segmentMap']).length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['segmentMap'], message: 'segmentMap is empty, so this partner would receive nothing; map at least one segment' });
+      }
+    }),
+  )
+  .describe('A destination of audience data.');
+
+const partners = z
+  .array(partner, { error: 'expected a list of partners (lines starting with "- id:")' })
+  .min(1, { error: 'expected at least one partner' })
+  .superRefine((value, ctx) => {
+    if (!Array.isArray(value)) return;
+    for (const key of ['id', 'name'] as const) {
+      const firstIndex = new Map<unknown, number>();
+      value.forEach((item: unknown, i) => {
+        const v = isObject(item) ? item[key] : undefined;
+        if (v === undefined) return;
+        const first = firstIndex.get(v);
+        if (first === undefined) firstIndex.set(v, i);
+        else ctx.addIssue({ code: 'custom', path: [i, key], message: `duplicate partner ${key} ${JSON.stringify(v)}: partners[${first}] has it already; ${key}s must be unique` });
+      });
+    }
+  }, { when: () => true })
+  .describe('The partners data is sent to.');
+
+// ---- the whole file ----
+
+/** The schema of a Courier job config file (courier.yaml). */
+export const courierConfigSchema = z
+  .strictObject({
+    storage: storage.prefault({}),
+    engine: engine.prefault({}),
+    partners,
+  })
+  .describe('Courier job config: storage, engine and the partners audience data is delivered to.');
+
+/** A validated job config with defaults filled and paths resolved (storage root as a URI, files absolute). */
+export type CourierConfig = z.output<typeof courierConfigSchema>;
+/** A job config as written in YAML, before defaults. */
+export type CourierConfigInput = z.input<typeof courierConfigSchema>;
+export type StorageConfig = CourierConfig['storage'];
+export type EngineConfig = CourierConfig['engine'];
+export type EngineKind = EngineConfig['kind'];
+export type LocalEngineConfig = EngineConfig['local'];
+export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
+export type HadoopEngineConfig = NonNullable<EngineConfig['hadoop']>;
+export type PartnerConfig = CourierConfig['partners'][number];
+export type DeliveryMode = PartnerConfig['delivery'];
+export type Priority = PartnerConfig['priority']['newSync'];
+export type StreamingConfig = NonNullable<PartnerConfig['streaming']>;
+export type RetryConfig = StreamingConfig['retry'];
+export type HeaderValue = StreamingConfig['headers'][string];
+export type BatchConfig = NonNullable<PartnerConfig['batch']>;
+export type SftpConfig = BatchConfig['sftp'];
+export type BatchTemplateConfig = BatchConfig['template'];
+export type BatchField = BatchTemplateConfig['fields'][number];
+export type ExtraFieldConfig = BatchTemplateConfig['extraFields'][string];
