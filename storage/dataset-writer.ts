@@ -1,0 +1,125 @@
+/**
+ * Writes a Parquet dataset: rows are split by partition columns (Hive-style directories), buffered per
+ * partition and written as `part-NNNNN.parquet` files of up to `rowsPerFile` rows, then committed with a
+ * `_SUCCESS` marker. Partition columns live in the path only, as Hive, Spark and DuckDB expect.
+ */
+import { writeParquetFile, type ParquetCompression } from './parquet-writer.ts';
+import { concatBatches, takeRows, checkBatch, type ColumnBatch, type RecordSchema } from './record-schema.ts';
+import { partitionDir, partitionKeys, type PartitionSpec } from './dataset-partitions.ts';
+import { fileSystemFor } from './file-system.ts';
+import { DatasetStaging } from './dataset-staging.ts';
+import type { DatasetMarker } from './success-marker.ts';
+
+/** Options of a dataset write. */
+export interface DatasetWriteOptions {
+  partitionBy?: readonly PartitionSpec[];
+  compression?: ParquetCompression;
+  /** Rows per file before a partition starts a new file; default 1,000,000. */
+  rowsPerFile?: number;
+  /** Rows held in memory over all partitions before the largest is written out; default 2,000,000. */
+  maxBufferedRows?: number;
+  overwrite?: boolean;
+  /** Facts of the producing run stored in the marker. */
+  extra?: Record<string, unknown>;
+}
+
+interface PartitionBuffer {
+  dir: string;
+  batches: ColumnBatch[];
+  rows: number;
+  fileNo: number;
+}
+
+/** Writes batches as a complete dataset at `uri` and returns its marker. */
+export async function writeDataset(
+  uri: string,
+  schema: RecordSchema,
+  batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>,
+  options: DatasetWriteOptions = {},
+): Promise<DatasetMarker> {
+  const fs = fileSystemFor(uri);
+  const keys = partitionKeys(options.partitionBy);
+  for (const k of keys) {
+    const f = schema.fields.find((x) => x.name === k.column);
+    if (!f) throw new Error(`dataset ${uri}: partition column "${k.column}" is not in the schema`);
+    if (f.type !== 'string' && f.type !== 'int32' && f.type !== 'int64') {
+      throw new Error(`dataset ${uri}: partition column "${k.column}" is ${f.type}; use a string or integer column`);
+    }
+  }
+  const fileSchema: RecordSchema = { fields: schema.fields.filter((f) => !keys.some((k) => k.column === f.name)) };
+  const rowsPerFile = options.rowsPerFile ?? 1_000_000;
+  const maxBuffered = options.maxBufferedRows ?? 2_000_000;
+  const staging = await DatasetStaging.begin(fs, uri, { overwrite: options.overwrite });
+  const buffers = new Map<string, PartitionBuffer>();
+  let buffered = 0;
+
+  const flush = async (buf: PartitionBuffer): Promise<void> => {
+    if (buf.rows === 0) return;
+    const rel = `${buf.dir ? buf.dir + '/' : ''}part-${String(buf.fileNo++).padStart(5, '0')}.parquet`;
+    const target = staging.stagedUri(rel);
+    await fs.mkdirs(target.slice(0, target.lastIndexOf('/')));
+    const local = await fs.localPathFor(target);
+    const written = await writeParquetFile(local, fileSchema, [concatBatches(fileSchema, buf.batches)], { compression: options.compression }, `${uri}/${rel}`);
+    await staging.recordFile(rel, written.rows);
+    buffered -= buf.rows;
+    buf.batches = [];
+    buf.rows = 0;
+  };
+
+  try {
+    let batchNo = 0;
+    for await (const batch of batches) {
+      checkBatch(schema, batch, `dataset ${uri} batch ${batchNo++}`);
+      if (batch.numRows === 0) continue;
+      for (const [dir, part] of splitByPartition(schema, keys, batch)) {
+        let buf = buffers.get(dir);
+        if (!buf) buffers.set(dir, (buf = { dir, batches: [], rows: 0, fileNo: 0 }));
+        buf.batches.push(part);
+        buf.rows += part.numRows;
+        buffered += part.numRows;
+        if (buf.rows >= rowsPerFile) await flush(buf);
+      }
+      while (buffered > maxBuffered) {
+        const largest = [...buffers.values()].reduce((a, b) => (b.rows > a.rows ? b : a));
+        await flush(largest);
+      }
+    }
+    for (const buf of buffers.values()) await flush(buf);
+    return await staging.commit({
+      kind: 'parquet',
+      schema: [...schema.fields],
+      ...(keys.length ? { partitionBy: keys } : {}),
+      ...(options.extra ? { extra: options.extra } : {}),
+    });
+  } catch (e) {
+    await staging.abort();
+    throw e;
+  }
+}
+
+/** Splits a batch into one batch per partition directory, rows in their original order. */
+function splitByPartition(
+  schema: RecordSchema,
+  keys: ReturnType<typeof partitionKeys>,
+  batch: ColumnBatch,
+): Map<string, ColumnBatch> {
+  const fileSchema: RecordSchema = { fields: schema.fields.filter((f) => !keys.some((k) => k.column === f.name)) };
+  if (keys.length === 0) return new Map([['', batch]]);
+  const cols = keys.map((k) => batch.columns[k.column] as ArrayLike<string | number | null>);
+  const groups = new Map<string, number[]>();
+  const values: (string | number)[] = new Array(keys.length);
+  for (let i = 0; i < batch.numRows; i++) {
+    for (let k = 0; k < keys.length; k++) {
+      const v = cols[k]![i];
+      if (v === null || v === undefined || v === '') throw new Error(`partition column "${keys[k]!.column}" row ${i}: empty value cannot name a partition`);
+      values[k] = v;
+    }
+    const dir = partitionDir(keys, values);
+    let g = groups.get(dir);
+    if (!g) groups.set(dir, (g = []));
+    g.push(i);
+  }
+  const out = new Map<string, ColumnBatch>();
+  for (const [dir, idx] of groups) out.set(dir, takeRows(fileSchema, batch, idx));
+  return out;
+}

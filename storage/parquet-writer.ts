@@ -1,0 +1,245 @@
+/**
+ * Writes column batches to one Parquet file through DuckDB: batches are appended into a temporary table
+ * as raw data chunks (numbers by bulk memory copy, strings one native call each), then `COPY ... TO`
+ * encodes the file with DuckDB's own multi-threaded Parquet writer. The file appears under its final
+ * name only once complete.
+ */
+import * as fs from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { duckdb, withConnection, runSql, sqlIdent, sqlLiteral } from './duckdb-room.ts';
+import { checkBatch, type ColumnBatch, type FieldSpec, type FieldType, type RecordSchema } from './record-schema.ts';
+import { StorageError } from './storage-error.ts';
+
+/** Parquet compression codecs we write. */
+export type ParquetCompression = 'zstd' | 'snappy' | 'none';
+
+/** Options of a Parquet write. */
+export interface ParquetWriteOptions {
+  compression?: ParquetCompression;
+  /** Rows per row group; DuckDB's default 122880 suits scans. */
+  rowGroupSize?: number;
+}
+
+/** What a finished write produced. */
+export interface ParquetWriteResult {
+  rows: number;
+  bytes: number;
+}
+
+const SQL_TYPES: Record<FieldType, string> = {
+  string: 'VARCHAR',
+  int32: 'INTEGER',
+  int64: 'BIGINT',
+  float64: 'DOUBLE',
+  bool: 'BOOLEAN',
+  timestamp_ms: 'TIMESTAMP_MS',
+  'list<string>': 'VARCHAR[]',
+  'list<int32>': 'INTEGER[]',
+};
+
+/** The DuckDB SQL type of a field type. */
+export function sqlTypeOf(type: FieldType): string {
+  return SQL_TYPES[type];
+}
+
+function logicalType(type: FieldType): duckdb.LogicalType {
+  const T = duckdb.Type;
+  switch (type) {
+    case 'string':
+      return duckdb.create_logical_type(T.VARCHAR);
+    case 'int32':
+      return duckdb.create_logical_type(T.INTEGER);
+    case 'int64':
+      return duckdb.create_logical_type(T.BIGINT);
+    case 'float64':
+      return duckdb.create_logical_type(T.DOUBLE);
+    case 'bool':
+      return duckdb.create_logical_type(T.BOOLEAN);
+    case 'timestamp_ms':
+      return duckdb.create_logical_type(T.TIMESTAMP_MS);
+    case 'list<string>':
+      return duckdb.create_list_type(duckdb.create_logical_type(T.VARCHAR));
+    case 'list<int32>':
+      return duckdb.create_list_type(duckdb.create_logical_type(T.INTEGER));
+  }
+}
+
+const TWO_32 = 2 ** 32;
+/** Scratch buffers reused across chunks: int64 as little-endian int32 pairs, list entries as uint64 pairs. */
+const scratchI64 = new Int32Array(2 * 2048);
+const scratchEntries = new Uint32Array(4 * 2048);
+
+function copyInt64(vec: duckdb.Vector, col: Float64Array, off: number, n: number, field: FieldSpec): void {
+  for (let i = 0; i < n; i++) {
+    const v = col[off + i]!;
+    if (!Number.isSafeInteger(v)) {
+      if (Number.isNaN(v) && field.nullable) {
+        scratchI64[2 * i] = 0;
+        scratchI64[2 * i + 1] = 0;
+        continue;
+      }
+      throw new Error(`column "${field.name}" row ${off + i}: ${v} is not an integer in ±2^53; ${field.type} columns hold whole numbers`);
+    }
+    // Split into two's-complement halves without BigInt: the high word is floor(v / 2^32).
+    const hi = Math.floor(v / TWO_32);
+    scratchI64[2 * i] = (v - hi * TWO_32) | 0;
+    scratchI64[2 * i + 1] = hi;
+  }
+  duckdb.copy_data_to_vector(vec, 0, scratchI64.buffer, 0, n * 8);
+}
+
+function markInvalid(vec: duckdb.Vector, rows: number[], n: number): void {
+  if (rows.length === 0) return;
+  // The validity mask is a uint64 bitmap (1 = valid); build it here and copy it in whole.
+  const mask = new Uint8Array(Math.ceil(n / 64) * 8).fill(0xff);
+  for (const r of rows) mask[r >> 3]! &= ~(1 << (r & 7));
+  duckdb.vector_ensure_validity_writable(vec);
+  duckdb.copy_data_to_vector_validity(vec, 0, mask.buffer, 0, mask.byteLength);
+}
+
+function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, off: number, n: number): void {
+  const col = batch.columns[field.name]!;
+  const nulls: number[] = [];
+  const valid = batch.valid?.[field.name];
+  if (valid) for (let i = 0; i < n; i++) if (valid[off + i] === 0) nulls.push(i);
+  switch (field.type) {
+    case 'int32':
+    case 'float64':
+    case 'bool': {
+      const a = col as Int32Array | Float64Array | Uint8Array;
+      const w = a.BYTES_PER_ELEMENT;
+      duckdb.copy_data_to_vector(vec, 0, a.buffer as ArrayBuffer, a.byteOffset + off * w, n * w);
+      break;
+    }
+    case 'int64':
+    case 'timestamp_ms':
+      copyInt64(vec, col as Float64Array, off, n, field);
+      break;
+    case 'string': {
+      const a = col as (string | null)[];
+      for (let i = 0; i < n; i++) {
+        const s = a[off + i];
+        if (s === null || s === undefined) nulls.push(i);
+        else duckdb.vector_assign_string_element(vec, i, s);
+      }
+      break;
+    }
+    case 'list<string>':
+    case 'list<int32>': {
+      const a = col as (ArrayLike<unknown> | null)[];
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const l = a[off + i];
+        scratchEntries[4 * i] = total;
+        scratchEntries[4 * i + 1] = 0;
+        scratchEntries[4 * i + 2] = l ? l.length : 0;
+        scratchEntries[4 * i + 3] = 0;
+        if (l) total += l.length;
+        else nulls.push(i);
+      }
+      duckdb.copy_data_to_vector(vec, 0, scratchEntries.buffer, 0, n * 16);
+      duckdb.list_vector_reserve(vec, total);
+      duckdb.list_vector_set_size(vec, total);
+      const child = duckdb.list_vector_get_child(vec);
+      if (field.type === 'list<string>') {
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          const l = a[off + i] as string[] | null;
+          if (!l) continue;
+          for (let j = 0; j < l.length; j++) duckdb.vector_assign_string_element(child, k++, l[j]!);
+        }
+      } else {
+        const flat = new Int32Array(total);
+        let k = 0;
+        for (let i = 0; i < n; i++) {
+          const l = a[off + i] as Int32Array | null;
+          if (l) {
+            flat.set(l, k);
+            k += l.length;
+          }
+        }
+        if (total > 0) duckdb.copy_data_to_vector(child, 0, flat.buffer, 0, total * 4);
+      }
+      break;
+    }
+  }
+  if (nulls.length > 0 && !field.nullable) {
+    throw new Error(`column "${field.name}" row ${off + nulls[0]!}: null in a required field`);
+  }
+  markInvalid(vec, nulls, n);
+}
+
+/** Appends batches to an open appender as DuckDB data chunks. */
+async function appendBatches(
+  appender: duckdb.Appender,
+  schema: RecordSchema,
+  types: duckdb.LogicalType[],
+  batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>,
+  where: string,
+): Promise<number> {
+  const chunkRows = duckdb.vector_size();
+  let rows = 0;
+  let batchNo = 0;
+  for await (const batch of batches) {
+    checkBatch(schema, batch, `${where} batch ${batchNo++}`);
+    for (let off = 0; off < batch.numRows; off += chunkRows) {
+      const n = Math.min(chunkRows, batch.numRows - off);
+      const chunk = duckdb.create_data_chunk(types);
+      schema.fields.forEach((f, c) => {
+        try {
+          fillVector(duckdb.data_chunk_get_vector(chunk, c), f, batch, off, n);
+        } catch (e) {
+          throw new Error(`${where}: ${(e as Error).message} (row ${rows + off} overall)`, { cause: e });
+        }
+      });
+      duckdb.data_chunk_set_size(chunk, n);
+      duckdb.append_data_chunk(appender, chunk);
+    }
+    rows += batch.numRows;
+  }
+  return rows;
+}
+
+/**
+ * Writes batches to a local Parquet file at `path`, atomically (temp name, then rename).
+ * `where` names the target in errors (usually its URI).
+ */
+export async function writeParquetFile(
+  path: string,
+  schema: RecordSchema,
+  batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>,
+  options: ParquetWriteOptions = {},
+  where = path,
+): Promise<ParquetWriteResult> {
+  const table = `stage_${randomBytes(6).toString('hex')}`;
+  const tmpPath = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const compression = options.compression ?? 'zstd';
+  const rowGroupSize = options.rowGroupSize ?? 122_880;
+  return withConnection(async (conn) => {
+    const columns = schema.fields.map((f) => `${sqlIdent(f.name)} ${sqlTypeOf(f.type)}`).join(', ');
+    await runSql(conn, `CREATE TEMP TABLE ${table} (${columns})`);
+    try {
+      const appender = duckdb.appender_create(conn, null, table);
+      let rows: number;
+      try {
+        rows = await appendBatches(appender, schema, schema.fields.map((f) => logicalType(f.type)), batches, where);
+      } finally {
+        duckdb.appender_close_sync(appender);
+      }
+      const codec = compression === 'none' ? 'uncompressed' : compression;
+      await runSql(
+        conn,
+        `COPY ${table} TO ${sqlLiteral(tmpPath)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE ${rowGroupSize})`,
+      );
+      await fs.rename(tmpPath, path);
+      const { size } = await fs.stat(path);
+      return { rows, bytes: size };
+    } catch (e) {
+      await fs.rm(tmpPath, { force: true });
+      if (e instanceof StorageError) throw e;
+      throw new StorageError(where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
+    } finally {
+      await runSql(conn, `DROP TABLE IF EXISTS ${table}`);
+    }
+  });
+}
