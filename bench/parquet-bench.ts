@@ -85,5 +85,5 @@ try {
   report({ bench: 'parquet', metric: 'write', value: w, unit: 'rows/s', anchor: 'duckdb COPY TO', anchorValue: dw, ratio: w / dw, goal: '>= 1e6 rows/s, ratio >= 0.33', rows, fileBytes: size });
   report({ bench: 'parquet', metric: 'read', value: r, unit: 'rows/s', anchor: 'duckdb read_parquet', anchorValue: dr, ratio: r / dr, goal: '>= 1e6 rows/s, ratio >= 0.33', rows, checksum });
 } finally {
-  await fs.rm(dir, { recursive: true, force: true });
+  if (!process.env.KEEP) await fs.rm(dir, { recursive: true, force: true }); else console.error(dir);
 }

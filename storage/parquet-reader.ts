@@ -10,6 +10,7 @@
 import { duckdb, streamChunks, withConnection, sqlIdent, sqlLiteral } from './duckdb-room.ts';
 import { allocateColumn, type ColumnBatch, type ColumnValues, type FieldSpec, type FieldType, type RecordSchema } from './record-schema.ts';
 import { StorageError } from './storage-error.ts';
+import { sqlTypeOf } from './parquet-writer.ts';
 
 const US = '\x1f';
 const RS = '\x1e';
@@ -135,40 +136,43 @@ interface ListView {
   length(i: number): number;
   child: duckdb.Vector;
   childSize: number;
+  /** The child vector's data, fetched once: `vector_get_data` allocates a view per call. */
+  childData: Uint8Array;
 }
 
-function listView(vec: duckdb.Vector, n: number): ListView {
+/** Byte width of a numeric field type's DuckDB representation. */
+function widthOf(type: FieldType): number {
+  return type === 'int32' ? 4 : type === 'bool' ? 1 : 8;
+}
+
+function listView(vec: duckdb.Vector, n: number, childWidth: number): ListView {
   const d = duckdb.vector_get_data(vec, n * 16);
   const e = new Uint32Array(d.buffer, d.byteOffset, n * 4);
+  const child = duckdb.list_vector_get_child(vec);
+  const childSize = duckdb.list_vector_get_size(vec);
   return {
     offset: (i) => e[4 * i]!,
     length: (i) => e[4 * i + 2]!,
-    child: duckdb.list_vector_get_child(vec),
-    childSize: duckdb.list_vector_get_size(vec),
+    child,
+    childSize,
+    childData: childSize > 0 ? duckdb.vector_get_data(child, childSize * childWidth) : new Uint8Array(0),
   };
 }
 
-function copyNumbers(type: FieldType, child: duckdb.Vector, from: number, count: number, out: ColumnValues, at: number): void {
+function copyNumbers(type: FieldType, d: Uint8Array, from: number, count: number, out: ColumnValues, at: number): void {
   if (count === 0) return;
   switch (type) {
-    case 'int32': {
-      const d = duckdb.vector_get_data(child, (from + count) * 4);
+    case 'int32':
       (out as Int32Array).set(new Int32Array(d.buffer, d.byteOffset + from * 4, count), at);
       return;
-    }
-    case 'float64': {
-      const d = duckdb.vector_get_data(child, (from + count) * 8);
+    case 'float64':
       (out as Float64Array).set(new Float64Array(d.buffer, d.byteOffset + from * 8, count), at);
       return;
-    }
-    case 'bool': {
-      const d = duckdb.vector_get_data(child, from + count);
+    case 'bool':
       (out as Uint8Array).set(d.subarray(from, from + count), at);
       return;
-    }
     case 'int64':
     case 'timestamp_ms': {
-      const d = duckdb.vector_get_data(child, (from + count) * 8);
       const w = new Int32Array(d.buffer, d.byteOffset + from * 8, count * 2);
       const o = out as Float64Array;
       for (let i = 0; i < count; i++) o[at + i] = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0);
@@ -191,12 +195,11 @@ function numericValidity(child: duckdb.Vector, from: number, count: number, vali
 }
 
 /** The per-field SELECT expressions of the folding query; each field uses 1 or 2 output columns. */
-function foldExpressions(f: FieldSpec): string[] {
+function foldExpressions(f: FieldSpec, ord: string): string[] {
   const c = sqlIdent(f.name);
-  const ord = 'ORDER BY file_row_number';
   switch (f.type) {
     case 'string':
-      return [`string_agg(coalesce(${c}, ''), chr(31) ${ord})`, `list(${c} IS NULL ${ord})`];
+      return f.nullable ? [`string_agg(coalesce(${c}, ''), chr(31) ${ord})`, `list(${c} IS NULL ${ord})`] : [`string_agg(${c}, chr(31) ${ord})`];
     case 'list<string>':
       return [
         `string_agg(coalesce(array_to_string(${c}, chr(31)), ''), chr(30) ${ord})`,
@@ -225,60 +228,70 @@ export async function* readParquetFile(
         return f;
       })
     : schema.fields;
-  const group = options.batchRows ?? 16_384;
-  const casts = fields.map((f) => `CAST(${sqlIdent(f.name)} AS ${sqlTypeName(f.type)}) AS ${sqlIdent(f.name)}`);
-  const folds = fields.flatMap(foldExpressions);
-  const sql =
-    `SELECT count(*)::INTEGER AS n, ${folds.join(', ')} FROM (` +
-    `SELECT file_row_number // ${group} AS g, file_row_number, ${casts.join(', ')} FROM read_parquet(${sqlLiteral(path)}, file_row_number = true)` +
+  const group = options.batchRows ?? 8192;
+  // A range is read by one query; ranges are prefetched so DuckDB scans the next while JS splits this one.
+  // A range spans four of DuckDB's 122880-row row groups, so both scan threads get work; a range filter on
+  // file_row_number skips the other row groups.
+  const range = Math.max(group, Math.ceil((4 * 122_880) / group) * group);
+  const casts = fields.map((f) => `CAST(${sqlIdent(f.name)} AS ${sqlTypeOf(f.type)}) AS ${sqlIdent(f.name)}`);
+  const foldSql = (fromRow: number, ordered: boolean): string =>
+    `SELECT count(*)::INTEGER AS n, list(file_row_number::INTEGER) AS r, ` +
+    `${fields.flatMap((f) => foldExpressions(f, ordered ? 'ORDER BY file_row_number' : '')).join(', ')} FROM (` +
+    `SELECT (file_row_number - ${fromRow}) // ${group} AS g, file_row_number, ${casts.join(', ')} ` +
+    `FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) ` +
+    `WHERE file_row_number >= ${fromRow} AND file_row_number < ${fromRow + range}` +
     `) GROUP BY g ORDER BY g`;
-  const conn = await openConnection();
-  try {
-    let chunks: AsyncGenerator<duckdb.DataChunk>;
-    try {
-      chunks = streamChunks(conn.raw, sql);
-    } catch (e) {
+  const total = await countParquetRows(path, where);
+  const conns = [await openConnection(), await openConnection()];
+  const query = (k: number, ordered: boolean): Promise<duckdb.Result> =>
+    duckdb.query(conns[k % 2]!.raw, foldSql(k * range, ordered)).catch((e: unknown) => {
       throw wrapReadError(where, e);
-    }
-    let rowBase = 0;
-    for (;;) {
-      let next: IteratorResult<duckdb.DataChunk>;
-      try {
-        next = await chunks.next();
-      } catch (e) {
-        throw wrapReadError(where, e);
+    });
+  try {
+    const ranges = Math.ceil(total / range);
+    let pending = ranges > 0 ? query(0, false) : undefined;
+    for (let k = 0; k < ranges; k++) {
+      const result = await pending!;
+      pending = k + 1 < ranges ? query(k + 1, false) : undefined;
+      let batches = foldedBatches(result, fields, k * range, path, where);
+      if (!batches) {
+        // Unordered aggregates keep scan order within one scan thread, which the row numbers confirm;
+        // when they do not, this range is read again with an ordered (slower) aggregate.
+        batches = foldedBatches(await duckdb.query(conns[k % 2]!.raw, foldSql(k * range, true)), fields, k * range, path, where);
+        if (!batches) throw new StorageError(where, `rows from ${k * range} came back out of order`, 'this is a bug in Courier; please report it');
       }
-      if (next.done) break;
-      const chunk = next.value;
-      const groups = duckdb.data_chunk_get_size(chunk);
-      const countVec = duckdb.data_chunk_get_vector(chunk, 0);
-      const countData = duckdb.vector_get_data(countVec, groups * 4);
-      const counts = new Int32Array(countData.buffer, countData.byteOffset, groups);
-      // Decode each folded column once per result chunk.
-      const decoded = decodeFolded(chunk, fields, groups);
-      for (let g = 0; g < groups; g++) {
-        const n = counts[g]!;
-        const batch = await assembleGroup(decoded, fields, g, n, path, rowBase, where);
-        rowBase += n;
-        yield batch;
-      }
+      for (const b of await batches) yield b;
     }
+    await pending?.catch(() => undefined);
   } finally {
-    conn.close();
+    for (const c of conns) c.close();
   }
 }
 
-function sqlTypeName(t: FieldType): string {
-  return {
-    string: 'VARCHAR',
-    int32: 'INTEGER',
-    int64: 'BIGINT',
-    float64: 'DOUBLE',
-    bool: 'BOOLEAN',
-    timestamp_ms: 'TIMESTAMP_MS',
-    'list<string>': 'VARCHAR[]',
-    'list<int32>': 'INTEGER[]',
-  }[t];
+/** Decodes one range's folded result into batches, or undefined when its rows are not in file order. */
+function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[], rowBase: number, path: string, where: string): Promise<ColumnBatch[]> | undefined {
+  const out: Promise<ColumnBatch>[] = [];
+  let base = rowBase;
+  for (let c = 0; c < duckdb.result_chunk_count(result); c++) {
+    const chunk = duckdb.result_get_chunk(result, c);
+    const groups = duckdb.data_chunk_get_size(chunk);
+    const countData = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), groups * 4);
+    const counts = new Int32Array(countData.buffer, countData.byteOffset, groups);
+    const rowLists = listView(duckdb.data_chunk_get_vector(chunk, 1), groups, 4);
+    const rowNumbers = new Int32Array(rowLists.childData.buffer, rowLists.childData.byteOffset, rowLists.childSize);
+    for (let g = 0; g < groups; g++) {
+      const from = rowLists.offset(g);
+      for (let i = 0; i < counts[g]!; i++) if (rowNumbers[from + i] !== base + i) return undefined;
+      base += counts[g]!;
+    }
+    const decoded = decodeFolded(chunk, fields, groups);
+    let groupBase = base - counts.reduce((a, b) => a + b, 0);
+    for (let g = 0; g < groups; g++) {
+      out.push(assembleGroup(decoded, fields, g, counts[g]!, path, groupBase, where));
+      groupBase += counts[g]!;
+    }
+  }
+  return Promise.all(out);
 }
 
 async function openConnection(): Promise<{ raw: duckdb.Connection; close(): void }> {
@@ -303,20 +316,35 @@ interface FoldedColumn {
   strings?: (string | null)[];
   lists?: ListView;
   lengths?: ListView;
+  /** list<int32>: the inner lists of all groups of the chunk, decoded once. */
+  nested?: { inner: ListView; values: Int32Array; validity: Uint8Array | null };
 }
 
 function decodeFolded(chunk: duckdb.DataChunk, fields: readonly FieldSpec[], groups: number): FoldedColumn[] {
   const out: FoldedColumn[] = [];
-  let c = 1;
+  let c = 2; // after the count and the row numbers
   for (const f of fields) {
-    if (f.type === 'string' || f.type === 'list<string>') {
+    if (f.type === 'string' && !f.nullable) {
+      out.push({ strings: readStringsPerValue(duckdb.data_chunk_get_vector(chunk, c), groups) });
+      c += 1;
+    } else if (f.type === 'string' || f.type === 'list<string>') {
       out.push({
         strings: readStringsPerValue(duckdb.data_chunk_get_vector(chunk, c), groups),
-        lengths: listView(duckdb.data_chunk_get_vector(chunk, c + 1), groups),
+        // string: a BOOLEAN list of null flags; list<string>: an INTEGER list of lengths.
+        lengths: listView(duckdb.data_chunk_get_vector(chunk, c + 1), groups, f.type === 'string' ? 1 : 4),
       });
       c += 2;
     } else {
-      out.push({ lists: listView(duckdb.data_chunk_get_vector(chunk, c), groups) });
+      // list<int32> folds to a list of lists: its child holds 16-byte list entries.
+      const lists = listView(duckdb.data_chunk_get_vector(chunk, c), groups, f.type === 'list<int32>' ? 16 : widthOf(f.type));
+      if (f.type === 'list<int32>') {
+        const inner = listView(lists.child, lists.childSize, 4);
+        const values = new Int32Array(inner.childSize);
+        copyNumbers('int32', inner.childData, 0, inner.childSize, values, 0);
+        out.push({ lists, nested: { inner, values, validity: validityOf(lists.child, lists.childSize) } });
+      } else {
+        out.push({ lists });
+      }
       c += 1;
     }
   }
@@ -344,15 +372,17 @@ async function assembleGroup(
         columns[f.name] = await rereadStrings(path, f, rowBase, n, where);
         continue;
       }
-      const isNull = d.lengths!;
-      const from = isNull.offset(g);
-      const flags = duckdb.vector_get_data(isNull.child, from + n);
-      for (let i = 0; i < n; i++) if (flags[from + i]) parts[i] = null;
+      const isNull = d.lengths;
+      if (isNull) {
+        const from = isNull.offset(g);
+        const flags = isNull.childData;
+        for (let i = 0; i < n; i++) if (flags[from + i]) parts[i] = null;
+      }
       columns[f.name] = parts;
     } else if (f.type === 'list<string>') {
       const lens = d.lengths!;
       const from = lens.offset(g);
-      const ld = duckdb.vector_get_data(lens.child, (from + n) * 4);
+      const ld = lens.childData;
       const lengths = new Int32Array(ld.buffer, ld.byteOffset + from * 4, n);
       const rows = (d.strings![g] ?? '').split(RS);
       const out: (string[] | null)[] = new Array(n);
@@ -371,10 +401,7 @@ async function assembleGroup(
     } else if (f.type === 'list<int32>') {
       const outer = d.lists!;
       const from = outer.offset(g);
-      const inner = listView(outer.child, from + n);
-      const innerValidity = validityOf(outer.child, from + n);
-      const values = new Int32Array(inner.childSize);
-      copyNumbers('int32', inner.child, 0, inner.childSize, values, 0);
+      const { inner, values, validity: innerValidity } = d.nested!;
       const out: (Int32Array | null)[] = new Array(n);
       for (let i = 0; i < n; i++) {
         out[i] = isValid(innerValidity, from + i)
@@ -385,7 +412,7 @@ async function assembleGroup(
     } else {
       const l = d.lists!;
       const col = allocateColumn(f.type, n);
-      copyNumbers(f.type, l.child, l.offset(g), n, col, 0);
+      copyNumbers(f.type, l.childData, l.offset(g), n, col, 0);
       if (f.nullable) {
         const v = new Uint8Array(n);
         if (numericValidity(l.child, l.offset(g), n, v, 0)) (valid ??= {})[f.name] = v;

@@ -88,6 +88,49 @@ function copyInt64(vec: duckdb.Vector, col: Float64Array, off: number, n: number
   duckdb.copy_data_to_vector(vec, 0, scratchI64.buffer, 0, n * 8);
 }
 
+let scratchStrings = new Uint8Array(16 * 2048);
+
+/**
+ * Fills a VARCHAR vector from `values[start..start+count)`. DuckDB stores strings of up to 12 bytes inline
+ * in their 16-byte slot, so short ASCII strings (segment codes, priorities) are encoded here and copied in
+ * with one native call; only longer ones pay a native call each. Returns the rows that were null.
+ */
+function fillStrings(vec: duckdb.Vector, values: readonly (string | null | undefined)[], start: number, count: number, nulls: number[] | undefined): void {
+  if (scratchStrings.length < count * 16) scratchStrings = new Uint8Array(count * 16);
+  const buf = scratchStrings;
+  buf.fill(0, 0, count * 16);
+  const long: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = values[start + i];
+    if (s === null || s === undefined) {
+      nulls?.push(i);
+      continue;
+    }
+    const len = s.length;
+    if (len > 12) {
+      long.push(i);
+      continue;
+    }
+    const o = i * 16;
+    let ascii = true;
+    for (let j = 0; j < len; j++) {
+      const ch = s.charCodeAt(j);
+      if (ch > 127) {
+        ascii = false;
+        break;
+      }
+      buf[o + 4 + j] = ch;
+    }
+    if (!ascii) {
+      long.push(i);
+      continue;
+    }
+    buf[o] = len; // little-endian uint32 length; len <= 12
+  }
+  duckdb.copy_data_to_vector(vec, 0, buf.buffer, 0, count * 16);
+  for (const i of long) duckdb.vector_assign_string_element(vec, i, values[start + i]!);
+}
+
 function markInvalid(vec: duckdb.Vector, rows: number[], n: number): void {
   if (rows.length === 0) return;
   // The validity mask is a uint64 bitmap (1 = valid); build it here and copy it in whole.
@@ -116,12 +159,7 @@ function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, of
       copyInt64(vec, col as Float64Array, off, n, field);
       break;
     case 'string': {
-      const a = col as (string | null)[];
-      for (let i = 0; i < n; i++) {
-        const s = a[off + i];
-        if (s === null || s === undefined) nulls.push(i);
-        else duckdb.vector_assign_string_element(vec, i, s);
-      }
+      fillStrings(vec, col as (string | null)[], off, n, nulls);
       break;
     }
     case 'list<string>':
@@ -142,12 +180,18 @@ function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, of
       duckdb.list_vector_set_size(vec, total);
       const child = duckdb.list_vector_get_child(vec);
       if (field.type === 'list<string>') {
+        const flat: string[] = new Array(total);
         let k = 0;
         for (let i = 0; i < n; i++) {
           const l = a[off + i] as string[] | null;
           if (!l) continue;
-          for (let j = 0; j < l.length; j++) duckdb.vector_assign_string_element(child, k++, l[j]!);
+          for (let j = 0; j < l.length; j++) {
+            const item = l[j];
+            if (typeof item !== 'string') throw new Error(`column "${field.name}" row ${off + i}: list element ${j} is ${item === null ? 'null' : typeof item}; list elements must be strings`);
+            flat[k++] = item;
+          }
         }
+        if (total > 0) fillStrings(child, flat, 0, total, undefined);
       } else {
         const flat = new Int32Array(total);
         let k = 0;
