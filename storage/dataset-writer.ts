@@ -4,7 +4,7 @@
  * `_SUCCESS` marker. Partition columns live in the path only, as Hive, Spark and DuckDB expect.
  */
 import { writeParquetFile, type ParquetCompression } from './parquet-writer.ts';
-import { concatBatches, takeRows, checkBatch, type ColumnBatch, type RecordSchema } from './record-schema.ts';
+import { concatBatches, takeRows, sliceRows, checkBatch, type ColumnBatch, type RecordSchema } from './record-schema.ts';
 import { partitionDir, partitionKeys, type PartitionSpec } from './dataset-partitions.ts';
 import { fileSystemFor } from './file-system.ts';
 import { DatasetStaging } from './dataset-staging.ts';
@@ -74,10 +74,15 @@ export async function writeDataset(
       for (const [dir, part] of splitByPartition(schema, keys, batch)) {
         let buf = buffers.get(dir);
         if (!buf) buffers.set(dir, (buf = { dir, batches: [], rows: 0, fileNo: 0 }));
-        buf.batches.push(part);
-        buf.rows += part.numRows;
-        buffered += part.numRows;
-        if (buf.rows >= rowsPerFile) await flush(buf);
+        // Cut the part at file boundaries so no file exceeds rowsPerFile.
+        for (let at = 0; at < part.numRows; ) {
+          const take = Math.min(rowsPerFile - buf.rows, part.numRows - at);
+          buf.batches.push(sliceRows(fileSchema, part, at, at + take));
+          buf.rows += take;
+          buffered += take;
+          at += take;
+          if (buf.rows >= rowsPerFile) await flush(buf);
+        }
       }
       while (buffered > maxBuffered) {
         const largest = [...buffers.values()].reduce((a, b) => (b.rows > a.rows ? b : a));

@@ -19,7 +19,7 @@ export {
 export { configureDuckDb } from './duckdb-room.ts';
 export { writeParquetFile, sqlTypeOf, type ParquetCompression, type ParquetWriteOptions, type ParquetWriteResult } from './parquet-writer.ts';
 export { readParquetFile, readParquetSchema, countParquetRows, type ParquetReadOptions } from './parquet-reader.ts';
-export { takeRows, concatBatches } from './record-schema.ts';
+export { takeRows, concatBatches, sliceRows } from './record-schema.ts';
 export { fileSystemFor, type FileSystem, type FileEntry, type WrittenFile, type WriteSource } from './file-system.ts';
 export {
   partitionKeys,

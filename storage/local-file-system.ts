@@ -114,7 +114,8 @@ export class LocalFileSystem implements FileSystem {
       }
       await fsp.rename(tmp, p);
     } catch (e) {
-      await fsp.rm(tmp, { force: true });
+      // Cleanup must not mask the real error (it fails too when the parent is not a directory).
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
       if (e instanceof StorageError) throw e;
       throw explain(uri, e, 'writing');
     }

@@ -279,7 +279,7 @@ export async function writeParquetFile(
       const { size } = await fs.stat(path);
       return { rows, bytes: size };
     } catch (e) {
-      await fs.rm(tmpPath, { force: true });
+      await fs.rm(tmpPath, { force: true }).catch(() => undefined);
       if (e instanceof StorageError) throw e;
       throw new StorageError(where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
     } finally {

@@ -255,3 +255,17 @@ export function concatBatches(schema: RecordSchema, batches: readonly ColumnBatc
   }
   return valid ? { numRows: n, columns, valid } : { numRows: n, columns };
 }
+
+/** Rows [start, end) of a batch; typed arrays are views, not copies. */
+export function sliceRows(schema: RecordSchema, batch: ColumnBatch, start: number, end: number): ColumnBatch {
+  if (start === 0 && end === batch.numRows) return batch;
+  const columns: Record<string, ColumnValues> = {};
+  let valid: Record<string, Uint8Array> | undefined;
+  for (const f of schema.fields) {
+    const c = batch.columns[f.name]!;
+    columns[f.name] = Array.isArray(c) ? c.slice(start, end) : (c as Int32Array).subarray(start, end);
+    const v = batch.valid?.[f.name];
+    if (v) (valid ??= {})[f.name] = v.subarray(start, end);
+  }
+  return valid ? { numRows: end - start, columns, valid } : { numRows: end - start, columns };
+}

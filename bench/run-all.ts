@@ -1,0 +1,30 @@
+/**
+ * `npm run bench`: runs each benchmark in its own process (so one's heap and threads don't skew the next)
+ * and passes its JSON lines through. `npm run bench -- parquet` runs only the named ones.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const benches: Record<string, string[]> = {
+  parquet: ['parquet-bench.ts'],
+};
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const name of wanted) {
+  if (!benches[name]) {
+    console.error(`unknown bench "${name}"; known: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+}
+let failed = false;
+for (const [name, args] of Object.entries(benches)) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  process.stderr.write(`bench ${name}…\n`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, args[0]!), ...args.slice(1)], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error(`bench ${name} failed with exit ${r.status ?? r.signal}`);
+    failed = true;
+  }
+}
+process.exit(failed ? 1 : 0);
