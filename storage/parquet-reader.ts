@@ -11,6 +11,7 @@ import { duckdb, streamChunks, withConnection, sqlIdent, sqlLiteral } from './du
 import { allocateColumn, type ColumnBatch, type ColumnValues, type FieldSpec, type FieldType, type RecordSchema } from './record-schema.ts';
 import { StorageError } from './storage-error.ts';
 import { sqlTypeOf } from './parquet-writer.ts';
+import { literalParquetPath } from './parquet-source.ts';
 
 const US = '\x1f';
 const RS = '\x1e';
@@ -65,7 +66,9 @@ function wrapReadError(uri: string, e: unknown): StorageError {
 }
 
 /** The schema stored in a Parquet file, in our field types; unsupported column types are an error naming them. */
-export async function readParquetSchema(path: string, where = path): Promise<RecordSchema> {
+export async function readParquetSchema(file: string, where = file): Promise<RecordSchema> {
+  const literal = await literalParquetPath(file, where);
+  const path = literal.path;
   return withConnection(async (conn) => {
     const fields: FieldSpec[] = [];
     try {
@@ -81,13 +84,17 @@ export async function readParquetSchema(path: string, where = path): Promise<Rec
       }
     } catch (e) {
       throw wrapReadError(where, e);
+    } finally {
+      await literal.release();
     }
     return { fields };
   });
 }
 
 /** The number of rows in a Parquet file, from its footer. */
-export async function countParquetRows(path: string, where = path): Promise<number> {
+export async function countParquetRows(file: string, where = file): Promise<number> {
+  const literal = await literalParquetPath(file, where);
+  const path = literal.path;
   return withConnection(async (conn) => {
     try {
       for await (const chunk of streamChunks(conn, `SELECT count(*)::DOUBLE FROM read_parquet(${sqlLiteral(path)})`)) {
@@ -97,6 +104,8 @@ export async function countParquetRows(path: string, where = path): Promise<numb
       return 0;
     } catch (e) {
       throw wrapReadError(where, e);
+    } finally {
+      await literal.release();
     }
   });
 }
@@ -216,10 +225,10 @@ function foldExpressions(f: FieldSpec, ord: string): string[] {
  * Columns are read with the types of `schema` (cast where the file differs).
  */
 export async function* readParquetFile(
-  path: string,
+  file: string,
   schema: RecordSchema,
   options: ParquetReadOptions = {},
-  where = path,
+  where = file,
 ): AsyncGenerator<ColumnBatch> {
   const fields = options.columns
     ? options.columns.map((n) => {
@@ -235,13 +244,18 @@ export async function* readParquetFile(
   const range = Math.max(group, Math.ceil((4 * 122_880) / group) * group);
   const casts = fields.map((f) => `CAST(${sqlIdent(f.name)} AS ${sqlTypeOf(f.type)}) AS ${sqlIdent(f.name)}`);
   const foldSql = (fromRow: number, ordered: boolean): string =>
-    `SELECT count(*)::INTEGER AS n, list(file_row_number::INTEGER) AS r, ` +
+    `SELECT count(*)::INTEGER AS n, list(file_row_number::INTEGER ${ordered ? 'ORDER BY file_row_number' : ''}) AS r, ` +
     `${fields.flatMap((f) => foldExpressions(f, ordered ? 'ORDER BY file_row_number' : '')).join(', ')} FROM (` +
     `SELECT (file_row_number - ${fromRow}) // ${group} AS g, file_row_number, ${casts.join(', ')} ` +
     `FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) ` +
     `WHERE file_row_number >= ${fromRow} AND file_row_number < ${fromRow + range}` +
     `) GROUP BY g ORDER BY g`;
-  const total = await countParquetRows(path, where);
+  const literal = await literalParquetPath(file, where);
+  const path = literal.path;
+  const total = await countParquetRows(path, where).catch(async (e: unknown) => {
+    await literal.release();
+    throw e;
+  });
   const conns = [await openConnection(), await openConnection()];
   const query = (k: number, ordered: boolean): Promise<duckdb.Result> =>
     duckdb.query(conns[k % 2]!.raw, foldSql(k * range, ordered)).catch((e: unknown) => {
@@ -253,45 +267,56 @@ export async function* readParquetFile(
     for (let k = 0; k < ranges; k++) {
       const result = await pending!;
       pending = k + 1 < ranges ? query(k + 1, false) : undefined;
-      let batches = foldedBatches(result, fields, k * range, path, where);
+      let batches = await foldedBatches(result, fields, k * range, path, where);
       if (!batches) {
         // Unordered aggregates keep scan order within one scan thread, which the row numbers confirm;
         // when they do not, this range is read again with an ordered (slower) aggregate.
-        batches = foldedBatches(await duckdb.query(conns[k % 2]!.raw, foldSql(k * range, true)), fields, k * range, path, where);
+        const retry = await duckdb.query(conns[k % 2]!.raw, foldSql(k * range, true)).catch((e: unknown) => {
+          throw wrapReadError(where, e);
+        });
+        batches = await foldedBatches(retry, fields, k * range, path, where);
         if (!batches) throw new StorageError(where, `rows from ${k * range} came back out of order`, 'this is a bug in Courier; please report it');
       }
-      for (const b of await batches) yield b;
+      for (const b of batches) yield b;
     }
     await pending?.catch(() => undefined);
   } finally {
     for (const c of conns) c.close();
+    await literal.release();
   }
 }
 
 /** Decodes one range's folded result into batches, or undefined when its rows are not in file order. */
-function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[], rowBase: number, path: string, where: string): Promise<ColumnBatch[]> | undefined {
-  const out: Promise<ColumnBatch>[] = [];
+async function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[], rowBase: number, path: string, where: string): Promise<ColumnBatch[] | undefined> {
+  const out: ColumnBatch[] = [];
+  const rereads: Reread[][] = [];
   let base = rowBase;
+  // Everything is copied out of the result before the first await (see assembleGroup).
   for (let c = 0; c < duckdb.result_chunk_count(result); c++) {
     const chunk = duckdb.result_get_chunk(result, c);
     const groups = duckdb.data_chunk_get_size(chunk);
     const countData = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), groups * 4);
-    const counts = new Int32Array(countData.buffer, countData.byteOffset, groups);
+    const counts = Int32Array.from(new Int32Array(countData.buffer, countData.byteOffset, groups));
     const rowLists = listView(duckdb.data_chunk_get_vector(chunk, 1), groups, 4);
     const rowNumbers = new Int32Array(rowLists.childData.buffer, rowLists.childData.byteOffset, rowLists.childSize);
+    let check = base;
     for (let g = 0; g < groups; g++) {
       const from = rowLists.offset(g);
-      for (let i = 0; i < counts[g]!; i++) if (rowNumbers[from + i] !== base + i) return undefined;
-      base += counts[g]!;
+      for (let i = 0; i < counts[g]!; i++) if (rowNumbers[from + i] !== check + i) return undefined;
+      check += counts[g]!;
     }
     const decoded = decodeFolded(chunk, fields, groups);
-    let groupBase = base - counts.reduce((a, b) => a + b, 0);
     for (let g = 0; g < groups; g++) {
-      out.push(assembleGroup(decoded, fields, g, counts[g]!, path, groupBase, where));
-      groupBase += counts[g]!;
+      const pending: Reread[] = [];
+      out.push(assembleGroup(decoded, fields, g, counts[g]!, base, pending));
+      rereads.push(pending);
+      base += counts[g]!;
     }
   }
-  return Promise.all(out);
+  for (let b = 0; b < out.length; b++) {
+    for (const r of rereads[b]!) out[b]!.columns[r.field.name] = await rereadStrings(path, r.field, r.rowBase, r.n, where);
+  }
+  return out;
 }
 
 async function openConnection(): Promise<{ raw: duckdb.Connection; close(): void }> {
@@ -351,15 +376,25 @@ function decodeFolded(chunk: duckdb.DataChunk, fields: readonly FieldSpec[], gro
   return out;
 }
 
-async function assembleGroup(
+/** A column of a group that must be re-read value by value because its values hold our separators. */
+interface Reread {
+  field: FieldSpec;
+  rowBase: number;
+  n: number;
+}
+
+/**
+ * Copies one group out of DuckDB's vectors into JS arrays, synchronously: the vectors' memory belongs to
+ * the result chunk and must not be touched after an await. Columns needing the slow path are listed.
+ */
+function assembleGroup(
   decoded: FoldedColumn[],
   fields: readonly FieldSpec[],
   g: number,
   n: number,
-  path: string,
   rowBase: number,
-  where: string,
-): Promise<ColumnBatch> {
+  rereads: Reread[],
+): ColumnBatch {
   const columns: Record<string, ColumnValues> = {};
   let valid: Record<string, Uint8Array> | undefined;
   for (let k = 0; k < fields.length; k++) {
@@ -369,7 +404,7 @@ async function assembleGroup(
       const joined = d.strings![g] ?? '';
       const parts: (string | null)[] = joined.split(US);
       if (parts.length !== n) {
-        columns[f.name] = await rereadStrings(path, f, rowBase, n, where);
+        rereads.push({ field: f, rowBase, n });
         continue;
       }
       const isNull = d.lengths;
@@ -397,7 +432,8 @@ async function assembleGroup(
           out[i] = items;
         }
       }
-      columns[f.name] = ok ? out : await rereadStrings(path, f, rowBase, n, where);
+      if (ok) columns[f.name] = out;
+      else rereads.push({ field: f, rowBase, n });
     } else if (f.type === 'list<int32>') {
       const outer = d.lists!;
       const from = outer.offset(g);
@@ -427,10 +463,7 @@ async function assembleGroup(
 async function rereadStrings(path: string, f: FieldSpec, rowBase: number, n: number, where: string): Promise<(string | null)[] | (string[] | null)[]> {
   return withConnection(async (conn) => {
     const c = sqlIdent(f.name);
-    const sql =
-      f.type === 'string'
-        ? `SELECT ${c}::VARCHAR FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n} ORDER BY file_row_number`
-        : `SELECT len(${c})::INTEGER, unnest(${c}::VARCHAR[]) FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n} ORDER BY file_row_number`;
+    const sql = `SELECT ${c}::VARCHAR FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n} ORDER BY file_row_number`;
     try {
       if (f.type === 'string') {
         const out: (string | null)[] = [];
@@ -439,7 +472,8 @@ async function rereadStrings(path: string, f: FieldSpec, rowBase: number, n: num
       }
       // list<string>: re-read as (row, element) pairs keeping nulls and empties apart.
       const out: (string[] | null)[] = new Array(n).fill(null);
-      const listSql = `SELECT file_row_number::INTEGER - ${rowBase}, ${c} IS NULL, e FROM (SELECT file_row_number, ${c}, unnest(CASE WHEN len(${c}) = 0 OR ${c} IS NULL THEN [NULL::VARCHAR] ELSE ${c} END) AS e FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n}) ORDER BY file_row_number`;
+      // Element index `i` keeps each list's order: the sort is not stable, so ties on the row would not.
+      const listSql = `SELECT file_row_number::INTEGER - ${rowBase}, ${c} IS NULL, e FROM (SELECT file_row_number, ${c}, unnest(x) AS e, generate_subscripts(x, 1) AS i FROM (SELECT file_row_number, ${c}, CASE WHEN len(${c}) = 0 OR ${c} IS NULL THEN [NULL::VARCHAR] ELSE ${c} END AS x FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n})) ORDER BY file_row_number, i`;
       for await (const chunk of streamChunks(conn, listSql)) {
         const m = duckdb.data_chunk_get_size(chunk);
         const rd = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), m * 4);

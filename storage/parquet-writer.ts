@@ -69,16 +69,22 @@ const TWO_32 = 2 ** 32;
 const scratchI64 = new Int32Array(2 * 2048);
 const scratchEntries = new Uint32Array(4 * 2048);
 
-function copyInt64(vec: duckdb.Vector, col: Float64Array, off: number, n: number, field: FieldSpec): void {
+function copyInt64(vec: duckdb.Vector, col: Float64Array, off: number, n: number, field: FieldSpec, valid: Uint8Array | undefined, rowBase: number): void {
   for (let i = 0; i < n; i++) {
     const v = col[off + i]!;
+    if (valid && valid[off + i] === 0) {
+      // A null slot's value is meaningless; write zero.
+      scratchI64[2 * i] = 0;
+      scratchI64[2 * i + 1] = 0;
+      continue;
+    }
     if (!Number.isSafeInteger(v)) {
       if (Number.isNaN(v) && field.nullable) {
         scratchI64[2 * i] = 0;
         scratchI64[2 * i + 1] = 0;
         continue;
       }
-      throw new Error(`column "${field.name}" row ${off + i}: ${v} is not an integer in ±2^53; ${field.type} columns hold whole numbers`);
+      throw new Error(`column "${field.name}" row ${rowBase + off + i}: ${v} is not an integer in ±2^53; ${field.type} columns hold whole numbers`);
     }
     // Split into two's-complement halves without BigInt: the high word is floor(v / 2^32).
     const hi = Math.floor(v / TWO_32);
@@ -140,7 +146,8 @@ function markInvalid(vec: duckdb.Vector, rows: number[], n: number): void {
   duckdb.copy_data_to_vector_validity(vec, 0, mask.buffer, 0, mask.byteLength);
 }
 
-function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, off: number, n: number): void {
+/** Fills one column of a data chunk from rows [off, off+n) of a batch; `rowBase` (rows before the batch) is for messages. */
+function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, off: number, n: number, rowBase: number): void {
   const col = batch.columns[field.name]!;
   const nulls: number[] = [];
   const valid = batch.valid?.[field.name];
@@ -156,7 +163,7 @@ function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, of
     }
     case 'int64':
     case 'timestamp_ms':
-      copyInt64(vec, col as Float64Array, off, n, field);
+      copyInt64(vec, col as Float64Array, off, n, field, valid, rowBase);
       break;
     case 'string': {
       fillStrings(vec, col as (string | null)[], off, n, nulls);
@@ -187,7 +194,7 @@ function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, of
           if (!l) continue;
           for (let j = 0; j < l.length; j++) {
             const item = l[j];
-            if (typeof item !== 'string') throw new Error(`column "${field.name}" row ${off + i}: list element ${j} is ${item === null ? 'null' : typeof item}; list elements must be strings`);
+            if (typeof item !== 'string') throw new Error(`column "${field.name}" row ${rowBase + off + i}: list element ${j} is ${item === null ? 'null' : typeof item}; list elements must be strings`);
             flat[k++] = item;
           }
         }
@@ -208,7 +215,7 @@ function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, of
     }
   }
   if (nulls.length > 0 && !field.nullable) {
-    throw new Error(`column "${field.name}" row ${off + nulls[0]!}: null in a required field`);
+    throw new Error(`column "${field.name}" row ${rowBase + off + nulls[0]!}: null in a required field; send a value or declare the field nullable`);
   }
   markInvalid(vec, nulls, n);
 }
@@ -225,16 +232,12 @@ async function appendBatches(
   let rows = 0;
   let batchNo = 0;
   for await (const batch of batches) {
-    checkBatch(schema, batch, `${where} batch ${batchNo++}`);
+    checkBatch(schema, batch, `batch ${batchNo++}`);
     for (let off = 0; off < batch.numRows; off += chunkRows) {
       const n = Math.min(chunkRows, batch.numRows - off);
       const chunk = duckdb.create_data_chunk(types);
       schema.fields.forEach((f, c) => {
-        try {
-          fillVector(duckdb.data_chunk_get_vector(chunk, c), f, batch, off, n);
-        } catch (e) {
-          throw new Error(`${where}: ${(e as Error).message} (row ${rows + off} overall)`, { cause: e });
-        }
+        fillVector(duckdb.data_chunk_get_vector(chunk, c), f, batch, off, n, rows);
       });
       duckdb.data_chunk_set_size(chunk, n);
       duckdb.append_data_chunk(appender, chunk);
