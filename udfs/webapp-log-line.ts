@@ -1,0 +1,256 @@
+/**
+ * The webapp sync log line (documented in docs/formats.md): one line per HTTP request a webapp server served,
+ * eight tab-separated fields, no quoting:
+ *
+ *   ts  host  method  target  status  cookie_id  user_agent  latency_ms
+ *
+ * `ts` is ISO 8601 UTC with milliseconds (`2026-11-23T14:05:09.123Z`), `target` the request path with its query
+ * string as received, `cookie_id` our 22-character base64url cookie id or `-` when the browser sent none,
+ * `user_agent` the User-Agent header (`-` when absent). A cookie sync is a request to `/sync?partner=<id>&puid=<id>`
+ * (parameters in any order, others allowed) answered 2xx/3xx and carrying our cookie id.
+ *
+ * The parser is the refresher's hot path (tens of millions of lines): one split on tabs, char-code checks, no
+ * backtracking regular expressions, and shared result objects for the lines it drops.
+ */
+
+/** The fields of one log line, as the webapp writes them. */
+export interface WebappLogFields {
+  /** Time the request was served, epoch milliseconds UTC (an integer). */
+  ts: number;
+  /** The webapp server that served it, e.g. `web-01`. */
+  host: string;
+  /** HTTP method, upper case. */
+  method: string;
+  /** Path and query string as received (already URL-encoded; no tabs, spaces or newlines). */
+  target: string;
+  /** HTTP status code sent. */
+  status: number;
+  /** Our cookie id, or null when the browser sent none (written `-`). */
+  cookieId: string | null;
+  /** The User-Agent header; empty or null is written `-`. No tabs or newlines. */
+  userAgent: string | null;
+  /** Time to serve the request, whole milliseconds. */
+  latencyMs: number;
+}
+
+/** The field names in line order (for docs, headers of debugging dumps). */
+export const WEBAPP_LOG_FIELDS = ['ts', 'host', 'method', 'target', 'status', 'cookie_id', 'user_agent', 'latency_ms'] as const;
+
+/** The path of the cookie-sync endpoint. */
+export const SYNC_PATH = '/sync';
+
+/** Why a line is malformed; the refresher counts lines per reason and samples them to quarantine. */
+export const MALFORMED_REASONS = [
+  /** An empty line (or only `\r`). */
+  'empty',
+  /** Control characters or bytes that were not valid UTF-8 (decoded as U+FFFD). Checked before anything else. */
+  'garbage',
+  /** Not exactly 8 tab-separated fields (a truncated line, a dropped field). */
+  'field-count',
+  /** host, method, target or user_agent is empty. */
+  'missing-field',
+  /** ts is not `YYYY-MM-DDTHH:MM:SS.mmmZ` naming a real instant. */
+  'bad-timestamp',
+  /** method is not upper-case letters. */
+  'bad-method',
+  /** status is not a 3-digit code 100-599. */
+  'bad-status',
+  /** latency_ms is not a whole number. */
+  'bad-latency',
+  /** cookie_id is neither `-` nor 22 base64url characters. */
+  'bad-cookie-id',
+  /** A /sync request whose `partner` parameter is missing or not a whole number 1-2147483647. */
+  'bad-partner',
+  /** A /sync request without a non-empty `puid` parameter. */
+  'missing-puid',
+  /** A /sync request whose `puid` is badly percent-encoded, longer than 256 characters or holds a space. */
+  'bad-puid',
+] as const;
+export type MalformedReason = (typeof MALFORMED_REASONS)[number];
+
+/** What a line says, for the refresher: a cookie sync, any other request, or a malformed line. */
+export type WebappLogRecord =
+  | { kind: 'sync'; ts: number; cookieId: string; partnerId: number; partnerUserId: string; host: string }
+  | { kind: 'other' }
+  | { kind: 'malformed'; reason: MalformedReason };
+
+export type WebappSyncRecord = Extract<WebappLogRecord, { kind: 'sync' }>;
+
+/** Longest partner user id we accept (after percent-decoding). */
+export const MAX_PARTNER_USER_ID_LENGTH = 256;
+const COOKIE_ID_LENGTH = 22;
+const MAX_PARTNER_ID = 2147483647;
+
+// ---- formatting ----
+
+const PAD2 = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+const PAD3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+const HOUR_MS = 3_600_000;
+let cachedHourStart = Number.NaN;
+let cachedHourPrefix = '';
+
+/**
+ * Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.mmmZ`, like Date#toISOString but faster for the sorted
+ * timestamps of a log file (the `YYYY-MM-DDTHH:` prefix is reused within an hour). Years 0000-9999 only.
+ */
+export function formatLogTimestamp(ms: number): string {
+  const t = Math.floor(ms);
+  const hourStart = t - (((t % HOUR_MS) + HOUR_MS) % HOUR_MS);
+  if (hourStart !== cachedHourStart) {
+    cachedHourPrefix = new Date(hourStart).toISOString().slice(0, 14);
+    cachedHourStart = hourStart;
+  }
+  const r = t - hourStart;
+  const minute = (r / 60_000) | 0;
+  const second = ((r / 1000) | 0) % 60;
+  return `${cachedHourPrefix}${PAD2[minute]}:${PAD2[second]}.${PAD3[r % 1000]}Z`;
+}
+
+/** One log line, without its trailing newline. Fields must not contain tabs or newlines (not checked: hot path). */
+export function formatWebappLogLine(f: WebappLogFields): string {
+  return `${formatLogTimestamp(f.ts)}\t${f.host}\t${f.method}\t${f.target}\t${f.status}\t${f.cookieId ?? '-'}\t${f.userAgent || '-'}\t${f.latencyMs}`;
+}
+
+/** The canonical target of a cookie-sync request: `/sync?partner=17&puid=<percent-encoded partner user id>`. */
+export function formatSyncTarget(partnerId: number, partnerUserId: string): string {
+  return `${SYNC_PATH}?partner=${partnerId}&puid=${encodeURIComponent(partnerUserId)}`;
+}
+
+// ---- parsing ----
+
+const OTHER: WebappLogRecord = Object.freeze({ kind: 'other' as const });
+const MALFORMED = Object.fromEntries(MALFORMED_REASONS.map((reason) => [reason, Object.freeze({ kind: 'malformed' as const, reason })])) as {
+  [R in MalformedReason]: Readonly<{ kind: 'malformed'; reason: R }>;
+};
+
+/** One character class, linear: C0 controls except tab, DEL, and the replacement character of undecodable bytes. */
+const GARBAGE = /[\u0000-\u0008\u000a-\u001f\u007f\ufffd]/;
+
+/** 1 for the 64 base64url characters. */
+const BASE64URL = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') BASE64URL[c.charCodeAt(0)] = 1;
+
+/** True for `-` or 22 base64url characters. */
+export function isWellFormedCookieId(s: string): boolean {
+  if (s.length !== COOKIE_ID_LENGTH) return false;
+  for (let i = 0; i < COOKIE_ID_LENGTH; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || BASE64URL[c] === 0) return false;
+  }
+  return true;
+}
+
+/** Digits of `s` from `at`, `n` of them, as a number; -1 if any is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** A whole number of up to 15 digits, or -1. */
+function wholeNumber(s: string): number {
+  if (s.length === 0 || s.length > 15) return -1;
+  return digits(s, 0, s.length);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Parses `YYYY-MM-DDTHH:MM:SS.mmmZ` strictly to epoch ms; NaN if it is anything else. */
+export function parseLogTimestamp(s: string): number {
+  if (
+    s.length !== 24 ||
+    s.charCodeAt(4) !== 45 || // -
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 || // T
+    s.charCodeAt(13) !== 58 || // :
+    s.charCodeAt(16) !== 58 ||
+    s.charCodeAt(19) !== 46 || // .
+    s.charCodeAt(23) !== 90 // Z
+  ) {
+    return Number.NaN;
+  }
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  const milli = digits(s, 20, 3);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) {
+    return Number.NaN;
+  }
+  const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0;
+  if (day > DAYS_IN_MONTH[month - 1]! + leap) return Number.NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+}
+
+/** The value of query parameter `name` in `query` (text after `?`), raw; undefined when absent. First one wins. */
+function queryParam(query: string, name: string): string | undefined {
+  let at = 0;
+  const n = query.length;
+  while (at <= n) {
+    let end = query.indexOf('&', at);
+    if (end < 0) end = n;
+    if (end - at > name.length && query.charCodeAt(at + name.length) === 61 && query.startsWith(name, at)) {
+      return query.slice(at + name.length + 1, end);
+    }
+    if (end - at === name.length && query.startsWith(name, at)) return '';
+    at = end + 1;
+  }
+  return undefined;
+}
+
+/**
+ * Classifies one log line (without its `\n`; one trailing `\r` is ignored). Checks, in order: empty, garbage,
+ * field count, missing fields, timestamp, method, status, latency, cookie id, then for `/sync` requests the
+ * partner and puid parameters. A well-formed `/sync` line is `other` when it carries no cookie id (`-`) or its
+ * status is not 2xx/3xx: the webapp recorded no sync then.
+ */
+export function parseWebappLogLine(line: string): WebappLogRecord {
+  if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+  if (line.length === 0) return MALFORMED.empty;
+  if (GARBAGE.test(line)) return MALFORMED.garbage;
+  const f = line.split('\t');
+  if (f.length !== 8) return MALFORMED['field-count'];
+  const host = f[1]!;
+  const method = f[2]!;
+  const target = f[3]!;
+  if (host.length === 0 || method.length === 0 || target.length === 0 || f[6]!.length === 0) return MALFORMED['missing-field'];
+  const ts = parseLogTimestamp(f[0]!);
+  if (ts !== ts) return MALFORMED['bad-timestamp'];
+  for (let i = 0; i < method.length; i++) {
+    const c = method.charCodeAt(i);
+    if (c < 65 || c > 90) return MALFORMED['bad-method'];
+  }
+  const statusText = f[4]!;
+  const status = statusText.length === 3 ? digits(statusText, 0, 3) : -1;
+  if (status < 100 || status > 599) return MALFORMED['bad-status'];
+  if (wholeNumber(f[7]!) < 0) return MALFORMED['bad-latency'];
+  const cookieId = f[5]!;
+  const noCookie = cookieId.length === 1 && cookieId.charCodeAt(0) === 45;
+  if (!noCookie && !isWellFormedCookieId(cookieId)) return MALFORMED['bad-cookie-id'];
+
+  // The sync endpoint: `/sync` exactly, with or without a query string.
+  if (!target.startsWith(SYNC_PATH) || (target.length > SYNC_PATH.length && target.charCodeAt(SYNC_PATH.length) !== 63)) return OTHER;
+  const query = target.length > SYNC_PATH.length ? target.slice(SYNC_PATH.length + 1) : '';
+  const partnerText = queryParam(query, 'partner');
+  const partnerId = partnerText === undefined || partnerText.length > 10 ? -1 : wholeNumber(partnerText);
+  if (partnerId < 1 || partnerId > MAX_PARTNER_ID) return MALFORMED['bad-partner'];
+  let puid = queryParam(query, 'puid');
+  if (puid === undefined || puid.length === 0) return MALFORMED['missing-puid'];
+  if (puid.indexOf('%') >= 0 || puid.indexOf('+') >= 0) {
+    try {
+      puid = decodeURIComponent(puid.replaceAll('+', ' '));
+    } catch {
+      return MALFORMED['bad-puid'];
+    }
+    if (puid.indexOf(' ') >= 0 || GARBAGE.test(puid) || puid.indexOf('\t') >= 0) return MALFORMED['bad-puid'];
+  }
+  if (puid.length > MAX_PARTNER_USER_ID_LENGTH) return MALFORMED['bad-puid'];
+  if (noCookie || status < 200 || status >= 400) return OTHER;
+  return { kind: 'sync', ts, cookieId, partnerId, partnerUserId: puid, host };
+}
