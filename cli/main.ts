@@ -7,10 +7,11 @@ import { ConfigError, formatConfigError } from '../config/index.ts';
 import { CliContext, type CliIo, type GlobalOptions, type RegisterCommands } from './cli-context.ts';
 import { registerConfigCommands } from './commands/config-command.ts';
 import { registerGenerateCommand } from './commands/generate-command.ts';
+import { registerDatasetsCommands } from './commands/datasets-command.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.ts';
 import { LOG_LEVELS } from './logger.ts';
 
-const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand];
+const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands];
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -34,3 +34,4 @@ export { MARKER_NAME, readMarker, isComplete, markerChecksum, type DatasetMarker
 export { DatasetStaging, type StagingOptions } from './dataset-staging.ts';
 export { writeDataset, type DatasetWriteOptions } from './dataset-writer.ts';
 export { readDataset, readDatasetFile, datasetFiles, markerSchema, type DatasetFile, type DatasetReadOptions } from './dataset-reader.ts';
+export { listDatasets, type DatasetListing } from './dataset-listing.ts';
