@@ -24,6 +24,28 @@ function explain(uri: string, e: unknown, doing: string): StorageError {
   return new StorageError(uri, `${doing} failed: ${err.code ?? err.message}`, err.code ? hints[err.code] : undefined, { cause: e });
 }
 
+/**
+ * mkdir -p one level at a time: Node 20's recursive mkdir spins forever under some trees (/proc) where a
+ * plain mkdir fails at once with a clear code.
+ */
+async function ensureDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let probe = dir; ; probe = path.dirname(probe)) {
+    const st = await fsp.stat(probe).catch(() => undefined);
+    if (st) {
+      if (!st.isDirectory()) throw Object.assign(new Error(`${probe} is not a directory`), { code: 'ENOTDIR' });
+      break;
+    }
+    missing.push(probe);
+    if (path.dirname(probe) === probe) break;
+  }
+  for (const d of missing.reverse()) {
+    await fsp.mkdir(d).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+  }
+}
+
 function toEntry(p: string, st: fs.Stats): FileEntry {
   return {
     uri: pathToFileURL(p).href,
@@ -96,7 +118,7 @@ export class LocalFileSystem implements FileSystem {
     const hash = createHash('sha256');
     let bytes = 0;
     try {
-      await fsp.mkdir(path.dirname(p), { recursive: true });
+      await ensureDir(path.dirname(p));
       if (typeof data === 'string' || data instanceof Uint8Array) {
         const buf = typeof data === 'string' ? Buffer.from(data) : data;
         hash.update(buf);
@@ -124,7 +146,7 @@ export class LocalFileSystem implements FileSystem {
 
   async rename(from: string, to: string): Promise<void> {
     try {
-      await fsp.mkdir(path.dirname(localPath(to)), { recursive: true });
+      await ensureDir(path.dirname(localPath(to)));
       await fsp.rename(localPath(from), localPath(to));
     } catch (e) {
       throw explain(from, e, `renaming to ${to}`);
@@ -141,7 +163,7 @@ export class LocalFileSystem implements FileSystem {
 
   async mkdirs(uri: string): Promise<void> {
     try {
-      await fsp.mkdir(localPath(uri), { recursive: true });
+      await ensureDir(localPath(uri));
     } catch (e) {
       throw explain(uri, e, 'creating the directory');
     }

@@ -107,3 +107,11 @@ describe('local file system', () => {
     await expect(fs.writeAtomic(joinUri(root, 'plain/child.txt'), 'y')).rejects.toThrow(/plain\/child.txt: writing failed: (ENOTDIR|EEXIST)/);
   });
 });
+
+describe('local file system under a read-only tree', () => {
+  it('fails (instead of hanging) when creating directories under /proc', async () => {
+    const fs = fileSystemFor('file:///proc/courier-nope');
+    await expect(fs.mkdirs('file:///proc/courier-nope/a')).rejects.toThrow(StorageError);
+    await expect(fs.writeAtomic('file:///proc/courier-nope/a/b.txt', 'x')).rejects.toThrow(/writing failed/);
+  });
+});
