@@ -1,0 +1,136 @@
+/**
+ * Bad records: a record whose map call (or a key whose combine or reduce call) throws is counted, sampled
+ * with its error into the step's quarantine dataset, and dropped. The step fails only when the share of bad
+ * records passes `maxBadRecordRate`, with an error that names the top messages, where the first one was
+ * met, and carries the first error (with its real stack) as `cause`.
+ */
+import { defineSchema, type RecordSchema, type Row } from '../storage/index.ts';
+import { BadRecordRateError, type BadRecordLocation } from './engine-error.ts';
+
+/** The schema of a quarantine dataset (one row per sampled bad record). */
+export const QUARANTINE_SCHEMA: RecordSchema = defineSchema({
+  step: 'string',
+  phase: 'string',
+  input: { type: 'string', nullable: true },
+  file: { type: 'string', nullable: true },
+  row: { type: 'int64', nullable: true },
+  error: 'string',
+  stack: 'string',
+  record_json: 'string',
+});
+
+/** Default rows kept per step in the quarantine dataset; every bad record is counted regardless. */
+export const DEFAULT_QUARANTINE_SAMPLE = 10_000;
+
+const MAX_RECORD_JSON = 64 * 1024;
+
+/** Options of a step's bad-record log. */
+export interface BadRecordLogOptions {
+  readonly job: string;
+  readonly step: string;
+  readonly maxRate: number;
+  /** Records the step will read (from the input markers): lets the step fail as soon as the rate is certainly passed. */
+  readonly expectedRecordsIn: number;
+  readonly quarantine: string;
+  readonly sampleSize?: number;
+}
+
+/** Counts, samples and judges one step's bad records. */
+export class BadRecordLog {
+  count = 0;
+  readonly sample: Row[] = [];
+  private readonly messages = new Map<string, number>();
+  private first: { location: BadRecordLocation; error: unknown } | undefined;
+  private readonly allowed: number;
+
+  constructor(readonly options: BadRecordLogOptions) {
+    this.allowed = Math.floor(options.maxRate * options.expectedRecordsIn + 1e-9);
+  }
+
+  /** Records one bad record; throws BadRecordRateError once more are bad than the rate can allow. */
+  add(location: BadRecordLocation, error: unknown, record: unknown): void {
+    this.count++;
+    const message = `${location.phase}: ${errorLine(error)}`;
+    this.messages.set(message, (this.messages.get(message) ?? 0) + 1);
+    this.first ??= { location, error };
+    if (this.sample.length < (this.options.sampleSize ?? DEFAULT_QUARANTINE_SAMPLE)) {
+      this.sample.push({
+        step: this.options.step,
+        phase: location.phase,
+        input: location.input,
+        file: location.file,
+        row: location.row,
+        error: errorLine(error),
+        stack: errorStack(error),
+        record_json: recordJson(record),
+      });
+    }
+    if (this.count > this.allowed) throw this.failure(this.options.expectedRecordsIn);
+  }
+
+  /** Throws BadRecordRateError when the final rate passes the limit. */
+  check(recordsIn: number): void {
+    if (this.count > 0 && this.count > this.options.maxRate * recordsIn) throw this.failure(recordsIn);
+  }
+
+  /** The most frequent error messages, most frequent first. */
+  topErrors(n = 5): { message: string; count: number }[] {
+    return [...this.messages]
+      .map(([message, count]) => ({ message, count }))
+      .sort((a, b) => b.count - a.count || (a.message < b.message ? -1 : 1))
+      .slice(0, n);
+  }
+
+  private failure(recordsIn: number): BadRecordRateError {
+    const { job, step, maxRate, quarantine } = this.options;
+    const first = this.first!;
+    const top = this.topErrors();
+    const pct = (x: number): string => `${(x * 100).toFixed(x < 0.01 ? 3 : 2)}%`;
+    const lines = [
+      `${this.count} bad record${this.count === 1 ? '' : 's'} of ${recordsIn} records in (${pct(recordsIn ? this.count / recordsIn : 1)}) ` +
+        `exceed maxBadRecordRate ${maxRate} (${pct(maxRate)}).`,
+      'Top errors:',
+      ...top.map((t) => `  ${t.count} × ${t.message}`),
+      `First bad record: ${describeLocation(first.location)}.`,
+      `Sampled bad records (error, stack, record) go to the quarantine dataset ${quarantine}.`,
+      'Fix the job code or the input; raise maxBadRecordRate only if such records may be dropped.',
+      `Stack of the first error:\n${indent(errorStack(first.error))}`,
+    ];
+    return new BadRecordRateError(job, step, lines.join('\n'), this.count, recordsIn, top, first.location, quarantine, first.error);
+  }
+}
+
+/** "map of input "lines" at file:///…/part-00000.parquet row 4" or "reduce of key ["a"]". */
+export function describeLocation(l: BadRecordLocation): string {
+  if (l.phase === 'map') return `map of input "${l.input}" at ${l.file} row ${l.row}`;
+  return `${l.phase} of key ${l.key}`;
+}
+
+/** `Name: first line of the message` of anything thrown. */
+export function errorLine(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message.split('\n')[0]}`;
+  return `thrown ${typeof error}: ${String(error).split('\n')[0]}`;
+}
+
+function errorStack(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? errorLine(error);
+  return `${errorLine(error)} (a non-Error was thrown, so there is no stack; throw new Error(...) instead)`;
+}
+
+function indent(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => '    ' + l)
+    .join('\n');
+}
+
+/** A record as JSON for the quarantine (typed arrays as arrays), cut at 64 KiB. */
+export function recordJson(record: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(record, (_k, v: unknown) => (ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : v)) ?? 'undefined';
+  } catch (e) {
+    s = `<not serialisable: ${(e as Error).message}>`;
+  }
+  return s.length > MAX_RECORD_JSON ? s.slice(0, MAX_RECORD_JSON) + '…(cut)' : s;
+}

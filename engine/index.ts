@@ -1,0 +1,44 @@
+// The engine room: the job API (defineJob), the runners that execute jobs over storage datasets, and the
+// shuffle semantics (key order, partitioning, grouping) they share. See docs/engine.md.
+export {
+  defineJob,
+  defineStep,
+  isStepOutputInput,
+  type Job,
+  type JobDefinition,
+  type StepDefinition,
+  type AnyStep,
+  type StepBuilder,
+  type StepInput,
+  type DatasetInput,
+  type StepOutputInput,
+  type StepOutput,
+  type Mapper,
+  type Combiner,
+  type Reducer,
+} from './job-definition.ts';
+export { logicalDate, type ParamsSchema, type LogicalDateParams } from './job-params.ts';
+export type { StepContext, MapContext, CombineContext, ReduceContext, OutputRecord, ShufflePair } from './job-context.ts';
+export {
+  compareKeys,
+  sameGroup,
+  hashKey,
+  partitionOf,
+  resolveShuffle,
+  type Key,
+  type KeyPart,
+  type ShuffleSpec,
+  type ResolvedShuffle,
+} from './key-order.ts';
+export { sumCounters, type Counters } from './counters.ts';
+export { QUARANTINE_SCHEMA, DEFAULT_QUARANTINE_SAMPLE } from './bad-records.ts';
+export { JobError, JobDefinitionError, BadRecordRateError, type BadRecordLocation } from './engine-error.ts';
+export {
+  DEFAULT_MAX_BAD_RECORD_RATE,
+  type JobRunner,
+  type RunOptions,
+  type JobResult,
+  type StepResult,
+  type StepProgress,
+} from './runner-types.ts';
+export { InlineRunner, inlineRunner, type InlineRunnerOptions } from './inline-runner.ts';

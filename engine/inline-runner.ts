@@ -1,0 +1,197 @@
+/**
+ * The inline runner: one thread, everything in memory, like mrjob's inline runner. It runs the same map,
+ * combine, shuffle order and reduce code as the other runners, so it is the place to debug a job: user code
+ * runs on the caller's stack, and a failure names the record (input, file, row) with the error's own stack.
+ * It holds a step's whole map output in memory: use it on small data; the local runner spills.
+ */
+import {
+  batchToRows,
+  readDatasetFile,
+  rowsToBatch,
+  writeDataset,
+  type ColumnBatch,
+  type DatasetMarker,
+  type Row,
+} from '../storage/index.ts';
+import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
+import { CounterSet } from './counters.ts';
+import { JobError } from './engine-error.ts';
+import type { ShufflePair } from './job-context.ts';
+import type { Job } from './job-definition.ts';
+import { compareKeys, partitionOf, resolveShuffle } from './key-order.ts';
+import { MapTask, type MapTaskEnv } from './map-task.ts';
+import { ReduceTask } from './reduce-task.ts';
+import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
+import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
+import { openStepInputs } from './step-input.ts';
+
+/** Options of the inline runner. */
+export interface InlineRunnerOptions {
+  /** Rows per input batch read (default 8192). */
+  readonly batchRows?: number;
+  /** Rows per output batch written (default 8192). */
+  readonly outputBatchRows?: number;
+  /** Bad records kept per step in the quarantine dataset (default 10,000); all are counted. */
+  readonly quarantineSample?: number;
+}
+
+/** Runs jobs in this thread, in memory: for debugging and small data. */
+export class InlineRunner implements JobRunner {
+  readonly kind = 'inline';
+
+  constructor(private readonly options: InlineRunnerOptions = {}) {}
+
+  async run<P>(job: Job<P>, params: unknown, options: RunOptions): Promise<JobResult> {
+    const started = performance.now();
+    const plan = await planRun(job, params, options);
+    const steps: StepResult[] = [];
+    let succeeded = false;
+    try {
+      for (const step of plan.steps) steps.push(await this.runStep(plan as RunPlan<unknown>, step as PlannedStep<unknown>));
+      succeeded = true;
+    } finally {
+      await finishRun(plan as RunPlan<unknown>, succeeded);
+    }
+    return { job: job.name, runId: plan.runId, params: plan.params, workDir: plan.workDir, seconds: (performance.now() - started) / 1000, steps };
+  }
+
+  private async runStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>): Promise<StepResult> {
+    const started = performance.now();
+    const def = step.definition;
+    const jobName = plan.job.name;
+    const inputs = await openStepInputs(plan, step);
+    const recordsInTotal = inputs.reduce((s, i) => s + i.rows, 0);
+    const bytesInTotal = inputs.reduce((s, i) => s + i.bytes, 0);
+    const counters = new CounterSet();
+    const bad = new BadRecordLog({
+      job: jobName,
+      step: def.name,
+      maxRate: step.maxBadRecordRate,
+      expectedRecordsIn: recordsInTotal,
+      quarantine: step.quarantine,
+      sampleSize: this.options.quarantineSample,
+    });
+    const env: MapTaskEnv<unknown> = { job: jobName, step: def.name, params: plan.params, counters, bad };
+    const shuffle = resolveShuffle(def.shuffle);
+    const partitions: ShufflePair[][] = Array.from({ length: shuffle.reducers }, () => []);
+    let recordsIn = 0;
+    let recordsOut = 0;
+    let bytesIn = 0;
+    let mapOutputRecords = 0;
+    let reduceGroups = 0;
+    const progress = (phase: StepProgress['phase']): void => {
+      plan.options.onProgress?.({
+        job: jobName,
+        step: def.name,
+        stepIndex: step.index,
+        stepCount: plan.steps.length,
+        phase,
+        recordsIn,
+        recordsInTotal,
+        recordsOut,
+        bytesIn: Math.round(bytesIn),
+        bytesInTotal,
+        seconds: (performance.now() - started) / 1000,
+      });
+    };
+
+    let marker: DatasetMarker;
+    try {
+      // Map (and combine per batch), partitioning pairs as they come.
+      for (const input of inputs) {
+        const task = new MapTask(env, def, input.name);
+        for (const file of input.files) {
+          let row = 0;
+          const bytesBefore = bytesIn;
+          for await (const batch of readDatasetFile(file, input.stored, { columns: input.columns, batchRows: this.options.batchRows ?? 8192 })) {
+            const pairs = task.mapRows(batchToRows(input.projected, batch), file.uri, row);
+            row += batch.numRows;
+            recordsIn += batch.numRows;
+            for (const p of pairs) partitions[partitionOf(p.key, shuffle)]!.push(p);
+            bytesIn = bytesBefore + (file.rows > 0 ? (file.bytes * row) / file.rows : 0);
+            progress('map');
+          }
+          bytesIn = bytesBefore + file.bytes;
+        }
+        mapOutputRecords += task.mapOutputRecords;
+      }
+
+      // Sort, group and reduce partition by partition, writing as we go; the dataset is marked only if all succeeds.
+      const reduceTask = new ReduceTask(env, def, shuffle.groupFields);
+      const outSchema = step.output.schema;
+      const batchRows = this.options.outputBatchRows ?? 8192;
+      async function* outputBatches(): AsyncGenerator<ColumnBatch> {
+        let rows: Row[] = [];
+        for (let p = 0; p < partitions.length; p++) {
+          const pairs = partitions[p]!;
+          partitions[p] = [];
+          pairs.sort((a, b) => compareKeys(a.key, b.key));
+          for (const written of reduceTask.reduceSorted(pairs)) {
+            for (const r of written) rows.push(r);
+            if (rows.length >= batchRows) {
+              recordsOut += rows.length;
+              yield rowsToBatch(outSchema, rows);
+              rows = [];
+              progress('reduce');
+            }
+          }
+        }
+        if (rows.length > 0) {
+          recordsOut += rows.length;
+          yield rowsToBatch(outSchema, rows);
+        }
+        reduceGroups = reduceTask.groups;
+        // Judge the rate before writeDataset commits: a failed step leaves no marked output.
+        bad.check(recordsIn);
+      }
+      // writeDataset stores `extra` in the marker at commit, after the batches are consumed: fill it in then.
+      const extra: Record<string, unknown> = { job: jobName, step: def.name, runId: plan.runId, params: plan.params, runner: this.kind };
+      marker = await writeDataset(step.output.uri, outSchema, wrapAfter(outputBatches(), () => {
+        Object.assign(extra, { recordsIn, recordsOut, badRecords: bad.count, counters: counters.toJSON() });
+      }), {
+        partitionBy: step.output.partitionBy,
+        overwrite: step.output.intermediate || plan.options.overwrite === true,
+        extra,
+      });
+    } catch (e) {
+      await this.writeQuarantine(plan, step, bad).catch(() => undefined);
+      if (e instanceof JobError) throw e;
+      throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
+    }
+    await this.writeQuarantine(plan, step, bad);
+    progress('done');
+    return {
+      name: def.name,
+      recordsIn,
+      recordsOut,
+      mapOutputRecords,
+      reduceGroups,
+      badRecords: bad.count,
+      counters: counters.toJSON(),
+      seconds: (performance.now() - started) / 1000,
+      output: step.output.uri,
+      intermediate: step.output.intermediate,
+      marker,
+      ...(bad.count > 0 ? { quarantine: step.quarantine } : {}),
+    };
+  }
+
+  private async writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<unknown>, bad: BadRecordLog): Promise<void> {
+    if (bad.count === 0) return;
+    await writeDataset(step.quarantine, QUARANTINE_SCHEMA, [rowsToBatch(QUARANTINE_SCHEMA, bad.sample)], {
+      overwrite: true,
+      extra: { job: plan.job.name, step: step.definition.name, runId: plan.runId, badRecords: bad.count, sampled: bad.sample.length },
+    });
+  }
+}
+
+/** Runs `after` once `source` is exhausted, before its consumer sees the end. */
+async function* wrapAfter<T>(source: AsyncIterable<T>, after: () => void): AsyncGenerator<T> {
+  yield* source;
+  after();
+}
+
+/** An inline runner with default options. */
+export function inlineRunner(options?: InlineRunnerOptions): JobRunner {
+  return new InlineRunner(options);
+}

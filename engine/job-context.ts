@@ -1,0 +1,204 @@
+/**
+ * What user code sees while it runs: `ctx.emit` in map and combine, `ctx.write` in reduce, `ctx.count`
+ * everywhere. The collectors behind them buffer one call's effects and keep them only if the call returns,
+ * so a record that throws contributes nothing but its bad-record entry, in every runner.
+ */
+import type { Row } from '../storage/index.ts';
+import { CounterSet, checkCounterArgs } from './counters.ts';
+import { compareKeys, type Key } from './key-order.ts';
+import { checkKey, copyValue } from './shippable.ts';
+import type { OutputRecordCheck } from './output-record.ts';
+
+/** What every context offers. */
+export interface StepContext<P = unknown> {
+  /** The job's parameters, as its params schema parsed them. */
+  readonly params: P;
+  readonly job: string;
+  readonly step: string;
+  /** Adds `n` (default 1) to counter `group`/`name`; the runner sums counters per step. */
+  count(group: string, name: string, n?: number): void;
+}
+
+/** The context of a map call. */
+export interface MapContext<K extends Key = Key, V = unknown, P = unknown> extends StepContext<P> {
+  /** The name of the input the record came from. */
+  readonly input: string;
+  /** Emits one key/value pair to the shuffle; the key and value are copied. */
+  emit(key: K, value: V): void;
+}
+
+/** The context of a combine call: it must emit the key it was given (values of the same type). */
+export interface CombineContext<K extends Key = Key, V = unknown, P = unknown> extends StepContext<P> {
+  emit(key: K, value: V): void;
+}
+
+/**
+ * A record a reducer writes: the output schema's fields (a missing field is null). Lists may be plain
+ * arrays (`list<int32>` also an Int32Array); timestamps are epoch milliseconds.
+ */
+export type OutputRecord = Readonly<Record<string, string | number | boolean | readonly string[] | readonly number[] | Int32Array | null | undefined>>;
+
+/** The context of a reduce call. */
+export interface ReduceContext<P = unknown> extends StepContext<P> {
+  /** Writes one output record; it is checked against the step's output schema (unknown fields are an error). */
+  write(record: OutputRecord): void;
+}
+
+/** One key/value pair of map output on its way through the shuffle. */
+export interface ShufflePair {
+  readonly key: Key;
+  readonly value: unknown;
+}
+
+type Count = [group: string, name: string, n: number];
+
+/** Where a collector's context lives: job, step, params and the step's counters. */
+export interface TaskEnv<P = unknown> {
+  readonly job: string;
+  readonly step: string;
+  readonly params: P;
+  readonly counters: CounterSet;
+}
+
+abstract class Collector<P> implements StepContext<P> {
+  readonly params: P;
+  readonly job: string;
+  readonly step: string;
+  private readonly pending: Count[] = [];
+
+  constructor(protected readonly env: TaskEnv<P>) {
+    this.params = env.params;
+    this.job = env.job;
+    this.step = env.step;
+  }
+
+  count(group: string, name: string, n = 1): void {
+    checkCounterArgs(group, name, n);
+    this.pending.push([group, name, n]);
+  }
+
+  /** Keeps the counts of the call that just returned. */
+  protected commitCounts(): void {
+    for (const [g, name, n] of this.pending) this.env.counters.add(g, name, n);
+    this.pending.length = 0;
+  }
+
+  protected dropCounts(): void {
+    this.pending.length = 0;
+  }
+}
+
+/** Collects the pairs map calls emit; `out` grows by call, and a failed call's pairs are dropped. */
+export class MapCollector<P = unknown> extends Collector<P> implements MapContext<Key, unknown, P> {
+  input = '';
+  out: ShufflePair[] = [];
+  private mark = 0;
+  private readonly where: string;
+
+  constructor(env: TaskEnv<P>) {
+    super(env);
+    this.where = `step "${env.step}" map emit`;
+  }
+
+  emit(key: Key, value: unknown): void {
+    this.out.push({ key: checkKey(key, this.where), value: copyValue(value, this.where) });
+  }
+
+  /** Starts a call. */
+  begin(): void {
+    this.mark = this.out.length;
+  }
+
+  /** Keeps the call's pairs and counts. */
+  commit(): void {
+    this.commitCounts();
+  }
+
+  /** Drops the call's pairs and counts. */
+  rollback(): void {
+    this.out.length = this.mark;
+    this.dropCounts();
+  }
+
+  /** Hands over the pairs collected so far. */
+  take(): ShufflePair[] {
+    const out = this.out;
+    this.out = [];
+    this.mark = 0;
+    return out;
+  }
+}
+
+/** Collects what combine calls emit, checking each keeps the key it was given. */
+export class CombineCollector<P = unknown> extends Collector<P> implements CombineContext<Key, unknown, P> {
+  key: Key = [];
+  out: ShufflePair[] = [];
+  private mark = 0;
+  private readonly where: string;
+
+  constructor(env: TaskEnv<P>) {
+    super(env);
+    this.where = `step "${env.step}" combine emit`;
+  }
+
+  emit(key: Key, value: unknown): void {
+    const k = checkKey(key, this.where);
+    if (compareKeys(k, this.key) !== 0) {
+      throw new TypeError(
+        `${this.where}: a combiner must emit the key it was given (${JSON.stringify(this.key)}), got ${JSON.stringify(k)}`,
+      );
+    }
+    this.out.push({ key: this.key, value: copyValue(value, this.where) });
+  }
+
+  begin(key: Key): void {
+    this.key = key;
+    this.mark = this.out.length;
+  }
+
+  commit(): void {
+    this.commitCounts();
+  }
+
+  rollback(): void {
+    this.out.length = this.mark;
+    this.dropCounts();
+  }
+}
+
+/** Collects the records reduce calls write, checked against the output schema. */
+export class ReduceCollector<P = unknown> extends Collector<P> implements ReduceContext<P> {
+  out: Row[] = [];
+  private mark = 0;
+
+  constructor(
+    env: TaskEnv<P>,
+    private readonly check: OutputRecordCheck,
+  ) {
+    super(env);
+  }
+
+  write(record: OutputRecord): void {
+    this.out.push(this.check(record));
+  }
+
+  begin(): void {
+    this.mark = this.out.length;
+  }
+
+  commit(): void {
+    this.commitCounts();
+  }
+
+  rollback(): void {
+    this.out.length = this.mark;
+    this.dropCounts();
+  }
+
+  take(): Row[] {
+    const out = this.out;
+    this.out = [];
+    this.mark = 0;
+    return out;
+  }
+}

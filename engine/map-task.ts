@@ -1,0 +1,103 @@
+/**
+ * The map side of a step, free of I/O so every runner (inline, worker threads, a cluster bundle) runs the
+ * same code: map each record of one input, drop and log the records that throw, then combine the batch's
+ * pairs per key.
+ */
+import type { Row } from '../storage/index.ts';
+import type { AnyStep } from './job-definition.ts';
+import { CombineCollector, MapCollector, type ShufflePair, type TaskEnv } from './job-context.ts';
+import type { BadRecordLog } from './bad-records.ts';
+import { onceIterable } from './once-iterable.ts';
+
+/** A task's environment plus the step's bad-record log. */
+export interface MapTaskEnv<P> extends TaskEnv<P> {
+  readonly bad: BadRecordLog;
+}
+
+/** Maps the records of one input of one step. */
+export class MapTask<P = unknown> {
+  private readonly mapper: (record: Row, ctx: MapCollector<P>) => unknown;
+  private readonly ctx: MapCollector<P>;
+  private readonly combiner: CombineTask<P> | undefined;
+  /** Pairs emitted by map calls, before combining. */
+  mapOutputRecords = 0;
+
+  constructor(
+    private readonly env: MapTaskEnv<P>,
+    step: AnyStep<P>,
+    readonly input: string,
+  ) {
+    this.mapper = step.map[input] as (record: Row, ctx: MapCollector<P>) => unknown;
+    this.ctx = new MapCollector(env);
+    this.ctx.input = input;
+    this.combiner = step.combine ? new CombineTask(env, step) : undefined;
+  }
+
+  /** Maps rows read from `file` (the first at row index `firstRow`), then combines them; returns the pairs. */
+  mapRows(rows: readonly Row[], file: string, firstRow: number): ShufflePair[] {
+    const ctx = this.ctx;
+    for (let i = 0; i < rows.length; i++) {
+      const record = rows[i]!;
+      ctx.begin();
+      try {
+        const r = this.mapper(record, ctx);
+        if (isThenable(r)) throw new TypeError(`step "${this.env.step}" map.${this.input} returned a Promise; mappers are synchronous`);
+        ctx.commit();
+      } catch (error) {
+        ctx.rollback();
+        this.env.bad.add({ phase: 'map', input: this.input, file, row: firstRow + i }, error, record);
+      }
+    }
+    const pairs = ctx.take();
+    this.mapOutputRecords += pairs.length;
+    return this.combiner ? this.combiner.combine(pairs) : pairs;
+  }
+}
+
+/** Applies a step's combiner to one batch of map output, per distinct key. */
+export class CombineTask<P = unknown> {
+  private readonly combiner: (key: unknown, values: Iterable<unknown>, ctx: CombineCollector<P>) => unknown;
+  private readonly ctx: CombineCollector<P>;
+
+  constructor(
+    private readonly env: MapTaskEnv<P>,
+    step: AnyStep<P>,
+  ) {
+    this.combiner = step.combine as (key: unknown, values: Iterable<unknown>, ctx: CombineCollector<P>) => unknown;
+    this.ctx = new CombineCollector(env);
+  }
+
+  /** Combines pairs with equal keys (all parts); keys keep their first-seen order. */
+  combine(pairs: readonly ShufflePair[]): ShufflePair[] {
+    const groups = new Map<string, ShufflePair[]>();
+    for (const p of pairs) {
+      const id = JSON.stringify(p.key);
+      const g = groups.get(id);
+      if (g) g.push(p);
+      else groups.set(id, [p]);
+    }
+    const ctx = this.ctx;
+    ctx.out = [];
+    for (const [id, group] of groups) {
+      const key = group[0]!.key;
+      ctx.begin(key);
+      try {
+        const r = this.combiner(key, onceIterable(group.map((p) => p.value), `step "${this.env.step}" combine`), ctx);
+        if (isThenable(r)) throw new TypeError(`step "${this.env.step}" combine returned a Promise; combiners are synchronous`);
+        ctx.commit();
+      } catch (error) {
+        ctx.rollback();
+        const values = group.map((p) => p.value);
+        this.env.bad.add({ phase: 'combine', input: null, file: null, row: null, key: id }, error, { key, values: values.slice(0, 20), valueCount: values.length });
+      }
+    }
+    const out = ctx.out;
+    ctx.out = [];
+    return out;
+  }
+}
+
+/** True for a Promise or other thenable. */
+export function isThenable(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && typeof (v as { then?: unknown }).then === 'function';
+}

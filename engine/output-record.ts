@@ -1,0 +1,68 @@
+/**
+ * Checks records a reducer writes against the step's output schema, at `ctx.write`, so a wrong field
+ * fails the one reduce call that wrote it (counted as a bad record with its key) instead of the whole
+ * Parquet write later, and a typo'd field name is caught rather than silently dropped.
+ */
+import type { FieldSpec, RecordSchema, Row } from '../storage/index.ts';
+import { kindOf } from './shippable.ts';
+
+/** A compiled checker: returns a fresh row holding exactly the schema's fields. */
+export type OutputRecordCheck = (record: unknown) => Row;
+
+/** Builds the checker of an output schema. */
+export function outputRecordCheck(schema: RecordSchema, where: string): OutputRecordCheck {
+  const fields = schema.fields;
+  const names = new Set(fields.map((f) => f.name));
+  return (record: unknown): Row => {
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new TypeError(`${where}: an output record is an object with the output schema's fields, got ${kindOf(record)}`);
+    }
+    const r = record as Record<string, unknown>;
+    for (const k of Object.keys(r)) {
+      if (!names.has(k) && r[k] !== undefined) {
+        throw new TypeError(`${where}: field "${k}" is not in the output schema (${fields.map((f) => f.name).join(', ')})`);
+      }
+    }
+    const out: Row = {};
+    for (const f of fields) out[f.name] = checkField(f, r[f.name], where);
+    return out;
+  };
+}
+
+function checkField(f: FieldSpec, v: unknown, where: string): Row[string] {
+  if (v === null || v === undefined) {
+    if (f.nullable) return null;
+    throw new TypeError(`${where}: field "${f.name}" (${f.type}) is ${v === null ? 'null' : 'missing'} but the output schema says it is required`);
+  }
+  const bad = (): never => {
+    throw new TypeError(`${where}: field "${f.name}" is ${kindOf(v)}, expected ${f.type}`);
+  };
+  switch (f.type) {
+    case 'string':
+      return typeof v === 'string' ? v : bad();
+    case 'int32':
+      return typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? v : bad();
+    case 'int64':
+    case 'timestamp_ms':
+      return typeof v === 'number' && Number.isSafeInteger(v) ? v : bad();
+    case 'float64':
+      return typeof v === 'number' ? v : bad();
+    case 'bool':
+      return typeof v === 'boolean' ? v : bad();
+    case 'list<string>': {
+      if (!Array.isArray(v)) return bad();
+      for (const x of v) if (typeof x !== 'string') throw new TypeError(`${where}: field "${f.name}" holds ${kindOf(x)}; expected strings only`);
+      return [...(v as string[])];
+    }
+    case 'list<int32>': {
+      if (v instanceof Int32Array) return v.slice();
+      if (!Array.isArray(v)) return bad();
+      for (const x of v) {
+        if (typeof x !== 'number' || !Number.isInteger(x) || x < -2147483648 || x > 2147483647) {
+          throw new TypeError(`${where}: field "${f.name}" holds ${kindOf(x)}; expected int32 values only`);
+        }
+      }
+      return Int32Array.from(v as number[]);
+    }
+  }
+}

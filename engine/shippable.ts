@@ -1,0 +1,84 @@
+/**
+ * Keys and values that can cross a process boundary. Map output travels through the shuffle: in the inline
+ * runner it stays in memory, in the local and cluster runners it is serialised. Checking (and copying) it at
+ * `emit` in every runner means a job that runs inline also runs on workers: no Int32Array that arrives as an
+ * object, no value mutated after it was emitted.
+ */
+import type { Key } from './key-order.ts';
+
+const MAX_DEPTH = 64;
+
+/** Checks a key is an array of strings and finite numbers; returns a copy. */
+export function checkKey(key: unknown, where: string): Key {
+  if (!Array.isArray(key)) {
+    throw new TypeError(
+      `${where}: a key is an array of strings and numbers (a tuple such as [word] or [userId, 0]), got ${kindOf(key)}`,
+    );
+  }
+  const out = new Array<string | number>(key.length);
+  for (let i = 0; i < key.length; i++) {
+    const p: unknown = key[i];
+    if (typeof p === 'string') out[i] = p;
+    else if (typeof p === 'number' && Number.isFinite(p)) out[i] = p;
+    else throw new TypeError(`${where}: key part ${i} is ${kindOf(p)}; key parts are strings or finite numbers`);
+  }
+  return out;
+}
+
+/**
+ * Checks a value is JSON-like (plain objects, arrays, strings, finite numbers, booleans, null) and returns
+ * a deep copy; `undefined` object properties are dropped, as JSON would drop them.
+ */
+export function copyValue(value: unknown, where: string): unknown {
+  return copy(value, where, 'value', 0);
+}
+
+function copy(v: unknown, where: string, path: string, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      if (Number.isFinite(v)) return v;
+      throw new TypeError(`${where}: ${path} is ${v}; values carry finite numbers only (JSON has no NaN or Infinity)`);
+    case 'object':
+      break;
+    default:
+      throw new TypeError(`${where}: ${path} is ${kindOf(v)}; ${ALLOWED}`);
+  }
+  if (v === null) return null;
+  if (depth >= MAX_DEPTH) throw new TypeError(`${where}: ${path} is nested deeper than ${MAX_DEPTH} levels (a cycle?)`);
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      if (v[i] === undefined) throw new TypeError(`${where}: ${path}[${i}] is undefined; use null`);
+      out[i] = copy(v[i], where, `${path}[${i}]`, depth + 1);
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    const hint = ArrayBuffer.isView(v) ? ' (convert typed arrays with Array.from)' : v instanceof Date ? ' (use getTime())' : '';
+    throw new TypeError(`${where}: ${path} is ${kindOf(v)}${hint}; ${ALLOWED}`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    out[k] = copy(x, where, `${path}.${k}`, depth + 1);
+  }
+  return out;
+}
+
+const ALLOWED = 'values are plain objects, arrays, strings, finite numbers, booleans or null, so any runner can ship them';
+
+/** A short description of a value's kind for error messages. */
+export function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'object') {
+    const name = (v as object).constructor?.name;
+    return name && name !== 'Object' ? `${/^[AEIOU]/.test(name) ? 'an' : 'a'} ${name}` : 'an object';
+  }
+  if (typeof v === 'string') return `a string ${JSON.stringify(v.length > 40 ? v.slice(0, 37) + '...' : v)}`;
+  return `${typeof v === 'function' ? 'a function' : `${typeof v} ${String(v)}`}`;
+}

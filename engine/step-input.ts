@@ -1,0 +1,59 @@
+/**
+ * Opens a step's inputs: lists each dataset's files through its `_SUCCESS` marker and checks the fields
+ * the step declared against the schema stored there, so a renamed or retyped column fails at step start
+ * with both schemas named, not as odd values deep inside a mapper.
+ */
+import { datasetFiles, projectSchema, type DatasetFile, type RecordSchema } from '../storage/index.ts';
+import { JobError } from './engine-error.ts';
+import type { PlannedInput, PlannedStep, RunPlan } from './run-plan.ts';
+
+/** An input ready to read: its files, the stored schema and the projection the mapper sees. */
+export interface OpenedInput extends PlannedInput {
+  readonly files: readonly DatasetFile[];
+  /** The schema in the dataset's marker (read files with it). */
+  readonly stored: RecordSchema;
+  /** The stored schema projected onto `columns` (convert batches with it). */
+  readonly projected: RecordSchema;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
+/** Opens every input of a step. */
+export async function openStepInputs(plan: RunPlan<unknown>, step: PlannedStep<unknown>): Promise<OpenedInput[]> {
+  const out: OpenedInput[] = [];
+  for (const input of step.inputs) {
+    const fail = (msg: string): never => {
+      throw new JobError(plan.job.name, step.definition.name, `input "${input.name}" (${input.uri}): ${msg}`);
+    };
+    let listed: Awaited<ReturnType<typeof datasetFiles>>;
+    try {
+      listed = await datasetFiles(input.uri);
+    } catch (e) {
+      // Storage errors name the URI and what to do already.
+      throw new JobError(plan.job.name, step.definition.name, `input "${input.name}": ${(e as Error).message ?? String(e)}`, { cause: e });
+    }
+    const stored = listed.schema;
+    const problems: string[] = [];
+    for (const f of input.schema.fields) {
+      if (!input.columns.includes(f.name)) continue;
+      const s = stored.fields.find((x) => x.name === f.name);
+      if (!s) problems.push(`field "${f.name}" (${f.type}) is missing`);
+      else if (s.type !== f.type) problems.push(`field "${f.name}" is ${s.type}, the step expects ${f.type}`);
+    }
+    if (problems.length > 0) {
+      fail(
+        `${problems.join('; ')}. Stored schema: ${stored.fields.map((f) => `${f.name}: ${f.type}`).join(', ')}. ` +
+          'Fix the step\'s input schema, or re-run the stage that writes the dataset.',
+      );
+    }
+    out.push({
+      ...input,
+      files: listed.files,
+      stored,
+      projected: projectSchema(stored, input.columns, `input "${input.name}"`),
+      rows: listed.files.reduce((s, f) => s + f.rows, 0),
+      bytes: listed.files.reduce((s, f) => s + f.bytes, 0),
+    });
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { compareKeys, hashKey, partitionOf, resolveShuffle, sameGroup, type Key } from '../../engine/index.ts';
+
+describe('key order', () => {
+  it('sorts numbers numerically, before strings; strings by UTF-16 code units; prefixes first', () => {
+    const keys: Key[] = [['b'], [10], ['a', 2], ['a'], [9], [-1.5], ['｡'], ['😀'], ['Z'], ['a', 'x'], ['a', 10], [100]];
+    const sorted = [...keys].sort((a, b) => compareKeys(a, b));
+    expect(sorted).toEqual([[-1.5], [9], [10], [100], ['Z'], ['a'], ['a', 2], ['a', 10], ['a', 'x'], ['b'], ['😀'], ['｡']]);
+  });
+
+  it('compares only the first n parts when asked, and treats -0 as 0', () => {
+    expect(compareKeys(['u', 1], ['u', 2], 1)).toBe(0);
+    expect(compareKeys(['u', 1], ['u', 2])).toBeLessThan(0);
+    expect(compareKeys([0], [-0])).toBe(0);
+    expect(sameGroup(['u', 1, 'x'], ['u', 1, 'y'], 2)).toBe(true);
+    expect(sameGroup(['u', 1], ['u'], 2)).toBe(false);
+  });
+
+  it('hashes keys stably (the values are part of the on-disk contract between runners)', () => {
+    expect([hashKey(['a']), hashKey([17]), hashKey(['17']), hashKey(['u1', 5]), hashKey(['😀', -2.5]), hashKey([])]).toEqual([
+      929656556, 3175608400, 334331001, 951652983, 964263941, 2166136261,
+    ]);
+    expect(hashKey([-0])).toBe(hashKey([0]));
+    expect(hashKey(['u1', 5], 1)).toBe(hashKey(['u1']));
+  });
+
+  it('partitions on the first partitionFields parts only, evenly enough', () => {
+    const shuffle = resolveShuffle({ partitionFields: 1, groupFields: 2, reducers: 4 });
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) {
+      const p = partitionOf([`user-${i}`, i % 7], shuffle);
+      expect(p).toBe(partitionOf([`user-${i}`, 99], shuffle));
+      counts[p]!++;
+    }
+    for (const c of counts) expect(c).toBeGreaterThan(850);
+    expect(partitionOf(['x'], resolveShuffle({}))).toBe(0);
+  });
+
+  it('defaults: group on all parts, partition on the group parts, one reducer', () => {
+    expect(resolveShuffle(undefined)).toEqual({ groupFields: Infinity, partitionFields: Infinity, reducers: 1 });
+    expect(resolveShuffle({ groupFields: 2 })).toEqual({ groupFields: 2, partitionFields: 2, reducers: 1 });
+  });
+});
