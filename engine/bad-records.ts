@@ -35,6 +35,14 @@ export interface BadRecordLogOptions {
   readonly sampleSize?: number;
 }
 
+/** A bad-record log as plain data (see `BadRecordLog.toState`). */
+export interface BadRecordState {
+  readonly count: number;
+  readonly sample: readonly Row[];
+  readonly messages: readonly (readonly [string, number])[];
+  readonly first?: { readonly location: BadRecordLocation; readonly error: unknown };
+}
+
 /** Counts, samples and judges one step's bad records. */
 export class BadRecordLog {
   count = 0;
@@ -64,6 +72,36 @@ export class BadRecordLog {
         stack: errorStack(error),
         record_json: recordJson(record),
       });
+    }
+    if (this.count > this.allowed) throw this.failure(this.options.expectedRecordsIn);
+  }
+
+  /** The log as plain data, to send from a worker task to the runner (errors survive structured cloning). */
+  toState(): BadRecordState {
+    return { count: this.count, sample: this.sample, messages: [...this.messages], ...(this.first ? { first: this.first } : {}) };
+  }
+
+  /**
+   * Adds another task's log (merged in task order, so the first bad record and the sample are those an
+   * inline run meets); throws BadRecordRateError as soon as the merged count passes the rate, as `add` does.
+   */
+  merge(state: BadRecordState): void {
+    const rest = new Map(state.messages);
+    for (let i = 0; i < state.sample.length; i++) {
+      const row = state.sample[i]!;
+      const message = `${String(row.phase)}: ${String(row.error)}`;
+      rest.set(message, (rest.get(message) ?? 1) - 1);
+      this.count++;
+      this.messages.set(message, (this.messages.get(message) ?? 0) + 1);
+      if (i === 0 && state.first) this.first ??= state.first;
+      if (this.sample.length < (this.options.sampleSize ?? DEFAULT_QUARANTINE_SAMPLE)) this.sample.push(row);
+      if (this.count > this.allowed) throw this.failure(this.options.expectedRecordsIn);
+    }
+    if (state.sample.length === 0 && state.first) this.first ??= state.first;
+    for (const [message, n] of rest) {
+      if (n <= 0) continue;
+      this.count += n;
+      this.messages.set(message, (this.messages.get(message) ?? 0) + n);
     }
     if (this.count > this.allowed) throw this.failure(this.options.expectedRecordsIn);
   }

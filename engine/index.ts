@@ -9,6 +9,7 @@ export {
   type StepDefinition,
   type AnyStep,
   type StepBuilder,
+  type JobSource,
   type StepInput,
   type DatasetInput,
   type StepOutputInput,
@@ -42,3 +43,4 @@ export {
   type StepProgress,
 } from './runner-types.ts';
 export { InlineRunner, inlineRunner, type InlineRunnerOptions } from './inline-runner.ts';
+export { LocalRunner, localRunner, DEFAULT_LOCAL_MEMORY_MB, type LocalRunnerOptions } from './local-runner.ts';

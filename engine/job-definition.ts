@@ -80,6 +80,18 @@ export type AnyStep<P = any> = StepDefinition<P, any, any, any>;
 /** Types one step, inferring its key and value types from an annotated map context. */
 export type StepBuilder<P> = <I extends string, K extends Key, V>(step: StepDefinition<P, I, K, V>) => StepDefinition<P, I, K, V>;
 
+/**
+ * Where a job can be loaded from in another thread or process: runners that execute user code on workers
+ * (the local runner, cluster bundles) cannot ship functions, so a worker imports `module` and takes its
+ * export `export`: a Job, or a function returning one, called with `args` (structured-cloneable).
+ * Usually `{ module: import.meta.url, export: 'myJob' }` in the module that defines the job.
+ */
+export interface JobSource {
+  readonly module: string;
+  readonly export: string;
+  readonly args?: readonly unknown[];
+}
+
 /** What `defineJob` takes. */
 export interface JobDefinition<P> {
   /** Names the job in paths and errors: lowercase letters, digits, `-` and `_`. */
@@ -93,6 +105,8 @@ export interface JobDefinition<P> {
    * combine and reduce.
    */
   readonly steps: readonly AnyStep<P>[] | ((step: StepBuilder<P>) => readonly AnyStep<P>[]);
+  /** Where workers load the job from (see JobSource); without it the local runner runs the job's tasks in its own thread. */
+  readonly source?: JobSource;
 }
 
 /** A checked job, ready for any runner. */
@@ -101,6 +115,7 @@ export interface Job<P = any> {
   readonly description?: string;
   readonly params: ParamsSchema<P>;
   readonly steps: readonly AnyStep<P>[];
+  readonly source?: JobSource;
 }
 
 const identityStep = <S>(step: S): S => step;
@@ -113,6 +128,7 @@ export function defineJob<P>(definition: JobDefinition<P>): Job<P> {
     ...(definition.description !== undefined ? { description: definition.description } : {}),
     params: definition.params,
     steps: Object.freeze([...steps]),
+    ...(definition.source !== undefined ? { source: Object.freeze({ ...definition.source }) } : {}),
   };
   validateJob(job);
   return Object.freeze(job);

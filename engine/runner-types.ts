@@ -61,6 +61,8 @@ export interface StepResult {
   readonly marker: DatasetMarker;
   /** The quarantine dataset, when the step had bad records. */
   readonly quarantine?: string;
+  /** Sorted runs spilled to disk because map output passed the memory cap (runners that spill: local). */
+  readonly spilledRuns?: number;
 }
 
 /** What a job run did. */

@@ -14,6 +14,7 @@ const countsSchema = defineSchema({ word: 'string', count: 'int64' });
 
 export const strictWordCountJob = defineJob({
   name: 'strict-word-count',
+  source: { module: import.meta.url, export: 'strictWordCountJob' },
   params: logicalDate,
   steps: (step) => [
     step({

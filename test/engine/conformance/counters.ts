@@ -10,6 +10,7 @@ const statsSchema = defineSchema({ partner_id: 'int32', hits: 'int64', bytes: 'i
 
 export const partnerStatsJob = defineJob({
   name: 'partner-stats',
+  source: { module: import.meta.url, export: 'partnerStatsJob' },
   params: logicalDate,
   steps: (step) => [
     step({

@@ -23,6 +23,7 @@ type JoinKey = [userId: number, tag: 0] | [userId: number, tag: 1, orderId: stri
 export function joinJob(options: { reducers?: number } = {}) {
   return defineJob({
     name: 'user-orders',
+    source: { module: import.meta.url, export: 'joinJob', args: [options] },
     params: logicalDate,
     steps: (step) => [
       step({

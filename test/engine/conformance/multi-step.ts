@@ -18,6 +18,7 @@ function sum(values: Iterable<number>): number {
 
 export const wordRankJob = defineJob({
   name: 'word-rank',
+  source: { module: import.meta.url, export: 'wordRankJob' },
   params: logicalDate,
   steps: (step) => [
     step({

@@ -9,6 +9,7 @@ const totalsSchema = defineSchema({ country: 'string', year: 'int32', product: '
 
 export const salesTotalsJob = defineJob({
   name: 'sales-totals',
+  source: { module: import.meta.url, export: 'salesTotalsJob' },
   params: logicalDate,
   steps: (step) => [
     step({

@@ -11,6 +11,7 @@ export const pathsSchema = defineSchema({ user: 'string', first_ts: 'timestamp_m
 export function clickPathJob(options: { reducers?: number } = {}) {
   return defineJob({
     name: 'click-paths',
+    source: { module: import.meta.url, export: 'clickPathJob', args: [options] },
     params: logicalDate,
     steps: (step) => [
       step({

@@ -13,6 +13,7 @@ const outSchema = defineSchema({ kind: 'string', n: 'int32' });
 
 export const shippingRulesJob = defineJob({
   name: 'shipping-rules',
+  source: { module: import.meta.url, export: 'shippingRulesJob' },
   params: logicalDate,
   steps: (step) => [
     step({

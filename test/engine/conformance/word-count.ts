@@ -25,6 +25,7 @@ function sum(values: Iterable<number>): number {
 export function wordCountJob(options: { reducers?: number; combine?: boolean } = {}) {
   return defineJob({
     name: 'word-count',
+    source: { module: import.meta.url, export: 'wordCountJob', args: [options] },
     params: logicalDate,
     steps: (step) => [
       step({

@@ -1,0 +1,441 @@
+/**
+ * The local runner, the embedded default engine: all cores of one machine. Each step runs as
+ *
+ * 1. map tasks on worker threads, one per input file: map and combine per batch (the shared MapTask),
+ *    partition pairs by `partitionOf(key)`, buffer them, and spill sorted runs to disk whenever the buffer
+ *    passes its share of `memoryMb` (the combiner runs over each spilled run too);
+ * 2. reduce tasks on worker threads, one per partition: a k-way merge of the partition's runs feeds the
+ *    shared ReduceTask, which writes a dataset per reducer in the work dir;
+ * 3. a commit in the runner's thread: counters and bad records are merged in task order (so errors, the
+ *    first bad record and the quarantine sample match an inline run), the bad-record rate is judged, and
+ *    only then are the reducers' files moved into one staged output dataset, marked `_SUCCESS` last.
+ *
+ * Workers cannot receive functions, so they import the job from `job.source` (`{ module: import.meta.url,
+ * export: 'myJob', args? }`). A job without a source runs its tasks in the runner's own thread, one at a
+ * time, with the same spilling and merging (set `workers: 0` for that on purpose).
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fsp from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import {
+  DatasetStaging,
+  fileSystemFor,
+  joinUri,
+  localPath,
+  rowsToBatch,
+  writeDataset,
+  type DatasetMarker,
+} from '../storage/index.ts';
+import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
+import { CounterSet } from './counters.ts';
+import { JobError } from './engine-error.ts';
+import type { Job, JobSource } from './job-definition.ts';
+import { resolveShuffle } from './key-order.ts';
+import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, type ReduceTaskSpec, type TaskOutcome, type TaskProgress, type TaskSpec } from './local-tasks.ts';
+import type { WorkerReply, WorkerRequest } from './local-worker.ts';
+import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
+import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
+import { openStepInputs } from './step-input.ts';
+
+/** Options of the local runner. */
+export interface LocalRunnerOptions {
+  /** Worker threads (default `os.availableParallelism()`); 0 runs every task in the runner's thread. */
+  readonly workers?: number;
+  /** Reducer partitions of steps that do not set `shuffle.reducers` (default: the worker count, at least 1). */
+  readonly reducers?: number;
+  /** Memory for buffered map output over all workers, in MiB (default 1024); past its share a task spills. */
+  readonly memoryMb?: number;
+  /** Rows per input batch read (default 8192). */
+  readonly batchRows?: number;
+  /** Rows per output batch written (default 8192). */
+  readonly outputBatchRows?: number;
+  /** Bad records kept per step in the quarantine dataset (default 10,000); all are counted. */
+  readonly quarantineSample?: number;
+}
+
+/** Default of `LocalRunnerOptions.memoryMb`. */
+export const DEFAULT_LOCAL_MEMORY_MB = 1024;
+
+type Execute = (spec: TaskSpec, onProgress: (p: TaskProgress) => void) => Promise<TaskOutcome>;
+
+/** Runs jobs on worker threads with a spilling shuffle. */
+export class LocalRunner implements JobRunner {
+  readonly kind = 'local';
+  private readonly workers: number;
+
+  constructor(private readonly options: LocalRunnerOptions = {}) {
+    this.workers = Math.max(0, Math.floor(options.workers ?? os.availableParallelism()));
+  }
+
+  async run<P>(job: Job<P>, params: unknown, options: RunOptions): Promise<JobResult> {
+    const started = performance.now();
+    const plan = await planRun(job, params, options);
+    const steps: StepResult[] = [];
+    let succeeded = false;
+    const source = job.source;
+    const pool = source && this.workers > 0 ? new WorkerPool(this.workers, job.name, source) : undefined;
+    const execute: Execute = pool ? (spec, onProgress) => pool.run(spec, onProgress) : (spec, onProgress) => executeTask(job as Job, spec, onProgress);
+    const concurrency = pool ? this.workers : 1;
+    try {
+      for (const step of plan.steps) steps.push(await this.runStep(plan as RunPlan<unknown>, step as PlannedStep<unknown>, execute, concurrency));
+      succeeded = true;
+    } finally {
+      await pool?.close();
+      await finishRun(plan as RunPlan<unknown>, succeeded);
+    }
+    return { job: job.name, runId: plan.runId, params: plan.params, workDir: plan.workDir, seconds: (performance.now() - started) / 1000, steps };
+  }
+
+  private async runStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>, execute: Execute, concurrency: number): Promise<StepResult> {
+    const started = performance.now();
+    const def = step.definition;
+    const jobName = plan.job.name;
+    const inputs = await openStepInputs(plan, step);
+    const recordsInTotal = inputs.reduce((s, i) => s + i.rows, 0);
+    const bytesInTotal = inputs.reduce((s, i) => s + i.bytes, 0);
+    const counters = new CounterSet();
+    const bad = new BadRecordLog({
+      job: jobName,
+      step: def.name,
+      maxRate: step.maxBadRecordRate,
+      expectedRecordsIn: recordsInTotal,
+      quarantine: step.quarantine,
+      sampleSize: this.options.quarantineSample,
+    });
+    const shuffle = resolveShuffle(def.shuffle, this.options.reducers ?? Math.max(1, this.workers));
+    const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024) / Math.max(1, concurrency);
+    const { spillDir, cleanSpill } = await spillDirFor(plan, def.name);
+    const shuffleUri = joinUri(plan.workDir, '_shuffle', def.name);
+    let recordsIn = 0;
+    let recordsOut = 0;
+    let bytesIn = 0;
+    const progress = (phase: StepProgress['phase']): void => {
+      plan.options.onProgress?.({
+        job: jobName,
+        step: def.name,
+        stepIndex: step.index,
+        stepCount: plan.steps.length,
+        phase,
+        recordsIn,
+        recordsInTotal,
+        recordsOut,
+        bytesIn: Math.min(bytesInTotal, Math.round(bytesIn)),
+        bytesInTotal,
+        seconds: (performance.now() - started) / 1000,
+      });
+    };
+    const base = {
+      stepIndex: step.index,
+      params: plan.params,
+      maxBadRecordRate: step.maxBadRecordRate,
+      expectedRecordsIn: recordsInTotal,
+      quarantine: step.quarantine,
+      ...(this.options.quarantineSample !== undefined ? { quarantineSample: this.options.quarantineSample } : {}),
+    };
+
+    let marker: DatasetMarker;
+    let mapOutputRecords = 0;
+    let reduceGroups = 0;
+    let spilledRuns = 0;
+    try {
+      try {
+        // Map: one task per input file.
+        const mapSpecs: MapTaskSpec[] = [];
+        for (const input of inputs) {
+          for (const file of input.files) {
+            mapSpecs.push({
+              ...base,
+              kind: 'map',
+              taskIndex: mapSpecs.length,
+              input: input.name,
+              file,
+              stored: input.stored,
+              projected: input.projected,
+              columns: input.columns,
+              batchRows: this.options.batchRows ?? 8192,
+              shuffle,
+              spillDir: path.join(spillDir, `map-${String(mapSpecs.length).padStart(5, '0')}`),
+              memoryBytes,
+            });
+          }
+        }
+        const mapOutcomes = await runTasks(mapSpecs, execute, concurrency, (p) => {
+          recordsIn += p.recordsIn;
+          bytesIn += p.bytesIn;
+          progress('map');
+        });
+        bytesIn = bytesInTotal;
+        const mapped: MapOutcome[] = [];
+        for (const [i, o] of mapOutcomes.entries()) {
+          if (!o) continue;
+          counters.addAll(o.counters);
+          bad.merge(o.bad);
+          if (!o.ok) throw taskError(jobName, def.name, `map task of ${mapSpecs[i]!.file.uri}`, o.error);
+          mapped.push(o as MapOutcome);
+        }
+        recordsIn = mapped.reduce((s, o) => s + o.recordsIn, 0);
+        mapOutputRecords = mapped.reduce((s, o) => s + o.mapOutputRecords, 0);
+        spilledRuns = mapped.reduce((s, o) => s + o.spilledRuns, 0);
+
+        // Reduce: one task per partition, over its runs in map-task order.
+        const reduceSpecs: ReduceTaskSpec[] = Array.from({ length: shuffle.reducers }, (_, p) => ({
+          ...base,
+          kind: 'reduce',
+          partition: p,
+          runs: mapped.flatMap((o) => o.runs[p] ?? []),
+          groupFields: shuffle.groupFields,
+          outputUri: joinUri(shuffleUri, `r-${String(p).padStart(5, '0')}`),
+          schema: step.output.schema,
+          partitionBy: step.output.partitionBy,
+          outputBatchRows: this.options.outputBatchRows ?? 8192,
+        }));
+        const reduceOutcomes = await runTasks(reduceSpecs, execute, concurrency, (p) => {
+          recordsOut += p.recordsOut;
+          progress('reduce');
+        });
+        const reduced: ReduceOutcome[] = [];
+        for (const [i, o] of reduceOutcomes.entries()) {
+          if (!o) continue;
+          counters.addAll(o.counters);
+          bad.merge(o.bad);
+          if (!o.ok) throw taskError(jobName, def.name, `reduce task of partition ${i}`, o.error);
+          reduced.push(o as ReduceOutcome);
+        }
+        recordsOut = reduced.reduce((s, o) => s + o.recordsOut, 0);
+        reduceGroups = reduced.reduce((s, o) => s + o.groups, 0);
+        // Judge the rate before the commit: a failed step leaves no marked output.
+        bad.check(recordsIn);
+        marker = await commitOutput(plan, step, reduced, shuffleUri, {
+          job: jobName,
+          step: def.name,
+          runId: plan.runId,
+          params: plan.params,
+          runner: this.kind,
+          recordsIn,
+          recordsOut,
+          badRecords: bad.count,
+          counters: counters.toJSON(),
+        });
+      } finally {
+        await cleanSpill();
+        await fileSystemFor(shuffleUri).delete(shuffleUri, { recursive: true }).catch(() => undefined);
+        const shuffleRoot = joinUri(plan.workDir, '_shuffle');
+        const fs = fileSystemFor(shuffleRoot);
+        if ((await fs.list(shuffleRoot).catch(() => [1])).length === 0) await fs.delete(shuffleRoot, { recursive: true }).catch(() => undefined);
+      }
+    } catch (e) {
+      await writeQuarantine(plan, step, bad).catch(() => undefined);
+      if (e instanceof JobError) throw e;
+      throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
+    }
+    await writeQuarantine(plan, step, bad);
+    progress('done');
+    return {
+      name: def.name,
+      recordsIn,
+      recordsOut,
+      mapOutputRecords,
+      reduceGroups,
+      badRecords: bad.count,
+      counters: counters.toJSON(),
+      seconds: (performance.now() - started) / 1000,
+      output: step.output.uri,
+      intermediate: step.output.intermediate,
+      marker,
+      ...(bad.count > 0 ? { quarantine: step.quarantine } : {}),
+      spilledRuns,
+    };
+  }
+}
+
+/** A JobError for a task that failed outside user code (I/O, loading the job); the error is the cause. */
+function taskError(job: string, step: string, where: string, error: unknown): JobError {
+  const message = error instanceof Error ? error.message : String(error);
+  return new JobError(job, step, `${where} failed: ${message}`, { cause: error });
+}
+
+/** The spill directory of a step: under the work dir when it is local, else under the OS temp dir. */
+async function spillDirFor(plan: RunPlan<unknown>, step: string): Promise<{ spillDir: string; cleanSpill: () => Promise<void> }> {
+  let root: string;
+  let parent: string | undefined;
+  try {
+    parent = path.join(localPath(plan.workDir), '_spill');
+    root = path.join(parent, step);
+  } catch {
+    root = await fsp.mkdtemp(path.join(os.tmpdir(), `courier-spill-${plan.runId}-`));
+  }
+  await fsp.mkdir(root, { recursive: true });
+  return {
+    spillDir: root,
+    cleanSpill: async () => {
+      await fsp.rm(root, { recursive: true, force: true });
+      if (parent) await fsp.rmdir(parent).catch(() => undefined);
+    },
+  };
+}
+
+/** Moves every reducer's files into one staged dataset and marks it `_SUCCESS`, once, last. */
+async function commitOutput(
+  plan: RunPlan<unknown>,
+  step: PlannedStep<unknown>,
+  reduced: readonly ReduceOutcome[],
+  shuffleUri: string,
+  extra: Record<string, unknown>,
+): Promise<DatasetMarker> {
+  const uri = step.output.uri;
+  const fs = fileSystemFor(uri);
+  const staging = await DatasetStaging.begin(fs, uri, { overwrite: step.output.intermediate || plan.options.overwrite === true });
+  try {
+    for (const [r, o] of reduced.entries()) {
+      const from = joinUri(shuffleUri, `r-${String(r).padStart(5, '0')}`);
+      for (const f of o.marker.files) {
+        const slash = f.path.lastIndexOf('/');
+        const dir = slash >= 0 ? f.path.slice(0, slash + 1) : '';
+        const name = f.path.slice(slash + 1).replace(/^part-/, `part-r${String(r).padStart(5, '0')}-`);
+        const rel = dir + name;
+        const target = staging.stagedUri(rel);
+        await fs.mkdirs(target.slice(0, target.lastIndexOf('/')));
+        await fs.rename(joinUri(from, f.path), target);
+        staging.files.push({ ...f, path: rel });
+      }
+    }
+    const partitionBy = reduced[0]?.marker.partitionBy;
+    return await staging.commit({
+      kind: 'parquet',
+      schema: [...step.output.schema.fields],
+      ...(partitionBy && partitionBy.length ? { partitionBy } : {}),
+      extra,
+    });
+  } catch (e) {
+    await staging.abort();
+    throw e;
+  }
+}
+
+async function writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<unknown>, bad: BadRecordLog): Promise<void> {
+  if (bad.count === 0) return;
+  await writeDataset(step.quarantine, QUARANTINE_SCHEMA, [rowsToBatch(QUARANTINE_SCHEMA, bad.sample)], {
+    overwrite: true,
+    extra: { job: plan.job.name, step: step.definition.name, runId: plan.runId, badRecords: bad.count, sampled: bad.sample.length },
+  });
+}
+
+/**
+ * Runs tasks with at most `concurrency` in flight; outcomes come back in task order. After a failure no
+ * new task starts (those not run are `undefined`).
+ */
+async function runTasks<S extends TaskSpec>(
+  specs: readonly S[],
+  execute: Execute,
+  concurrency: number,
+  onProgress: (p: TaskProgress) => void,
+): Promise<(TaskOutcome | undefined)[]> {
+  const outcomes: (TaskOutcome | undefined)[] = new Array(specs.length).fill(undefined);
+  let next = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < specs.length) {
+      const i = next++;
+      const o = await execute(specs[i]!, onProgress);
+      outcomes[i] = o;
+      if (!o.ok) failed = true;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, specs.length)) }, lane));
+  return outcomes;
+}
+
+interface PendingTask {
+  readonly request: WorkerRequest;
+  readonly onProgress: (p: TaskProgress) => void;
+  readonly resolve: (o: TaskOutcome) => void;
+}
+
+/** Worker threads that load the job from its source and run tasks one at a time each. */
+class WorkerPool {
+  private readonly idle: Worker[] = [];
+  private readonly all = new Set<Worker>();
+  private readonly busy = new Map<Worker, PendingTask>();
+  private readonly queue: PendingTask[] = [];
+  private nextId = 0;
+  private closed = false;
+
+  constructor(
+    private readonly size: number,
+    private readonly jobName: string,
+    private readonly source: JobSource,
+  ) {}
+
+  run(spec: TaskSpec, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
+    return new Promise((resolve) => {
+      this.queue.push({ request: { id: this.nextId++, jobName: this.jobName, source: this.source, spec }, onProgress, resolve });
+      this.pump();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.all].map((w) => w.terminate()));
+    this.all.clear();
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      let worker = this.idle.pop();
+      if (!worker) {
+        if (this.all.size >= this.size) return;
+        worker = this.spawn();
+      }
+      const task = this.queue.shift()!;
+      this.busy.set(worker, task);
+      worker.postMessage(task.request);
+    }
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(WORKER_BOOT, { eval: true });
+    this.all.add(worker);
+    worker.on('message', (m: WorkerReply) => {
+      const task = this.busy.get(worker);
+      if (!task || task.request.id !== m.id) return;
+      if (m.type === 'progress') {
+        task.onProgress(m);
+        return;
+      }
+      this.busy.delete(worker);
+      this.idle.push(worker);
+      task.resolve(m.outcome);
+      this.pump();
+    });
+    const lost = (error: unknown): void => {
+      this.all.delete(worker);
+      const i = this.idle.indexOf(worker);
+      if (i >= 0) this.idle.splice(i, 1);
+      const task = this.busy.get(worker);
+      this.busy.delete(worker);
+      if (task) task.resolve({ ok: false, error, counters: {}, bad: { count: 0, sample: [], messages: [] } });
+      if (!this.closed) this.pump();
+    };
+    worker.on('error', lost);
+    worker.on('exit', (code) => {
+      if (!this.closed && this.all.has(worker)) lost(new Error(`worker thread exited with code ${code}`));
+    });
+    return worker;
+  }
+}
+
+/** The worker's boot code: register tsx (jobs and the engine are TypeScript), then load the worker module. */
+const WORKER_BOOT = (() => {
+  // The ESM build of tsx's API (require.resolve finds the CommonJS one next to it).
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const entry = new URL('./local-worker.ts', import.meta.url).href;
+  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+})();
+
+/** A local runner. */
+export function localRunner(options?: LocalRunnerOptions): JobRunner {
+  return new LocalRunner(options);
+}

@@ -1,0 +1,126 @@
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fileSystemFor, isComplete, joinUri, localPath } from '../../storage/index.ts';
+import { BadRecordRateError, inlineRunner, JobError, localRunner, type JobResult, type JobRunner } from '../../engine/index.ts';
+import { seededRandom } from '../../udfs/index.ts';
+import { runConformanceSuite } from './conformance-suite.ts';
+import { runPropertySuite } from './property-suite.ts';
+import { makeTempRoot, readRows, removeTempRoot, writeInput, type TempRoot } from './conformance/fixtures.ts';
+import { linesSchema, wordCountJob } from './conformance/word-count.ts';
+import { misnamedJob, numbersJob, numbersSchema } from './local-jobs.ts';
+
+runConformanceSuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
+runPropertySuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
+
+// The property suite again with a memory cap of a few KiB, so every map task spills sorted runs.
+let spilledInSuite = 0;
+function spillCounting(runner: JobRunner): JobRunner {
+  return {
+    kind: runner.kind,
+    async run(job, params, options): Promise<JobResult> {
+      const result = await runner.run(job, params, options);
+      for (const s of result.steps) spilledInSuite += s.spilledRuns ?? 0;
+      return result;
+    },
+  };
+}
+runPropertySuite(() => spillCounting(localRunner({ workers: 2, memoryMb: 0.004, batchRows: 16 })), 'local, spilling');
+describe('engine properties (local, spilling)', () => {
+  it('did spill sorted runs', () => {
+    expect(spilledInSuite).toBeGreaterThan(0);
+  });
+});
+
+describe('local runner', () => {
+  let t: TempRoot;
+  const date = '2026-11-23';
+  beforeEach(async () => {
+    t = await makeTempRoot('courier-local-');
+  });
+  afterEach(async () => {
+    await removeTempRoot(t);
+  });
+
+  it('says what it is', () => {
+    expect(localRunner().kind).toBe('local');
+  });
+
+  it('spills sorted runs under a tiny memory cap and still equals the inline runner', async () => {
+    const rnd = seededRandom(7);
+    const words = Array.from({ length: 300 }, (_, i) => `w${i}${rnd.pick(['', 'é', '😀'])}`);
+    const rows = Array.from({ length: 6000 }, () => ({ n: rnd.int(1000), word: rnd.pick(words) }));
+    await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 1000 });
+    const job = numbersJob({ reducers: 3 });
+    const spilled = await localRunner({ workers: 2, memoryMb: 0.01, batchRows: 100 }).run(job, { date }, { storageRoot: t.root, keepIntermediate: true });
+    const step = spilled.steps[0]!;
+    expect(step.spilledRuns).toBeGreaterThan(0);
+    expect(step.recordsIn).toBe(6000);
+    expect(step.mapOutputRecords).toBe(6000);
+    const local = await readRows(step.output);
+
+    const reference = await inlineRunner().run(job, { date }, { storageRoot: t.root, overwrite: true });
+    expect(local).toEqual(await readRows(reference.steps[0]!.output));
+    expect(local).toHaveLength(300);
+    // Spill files are removed after the step.
+    await expect(fsp.readdir(path.join(localPath(spilled.workDir), '_spill'))).rejects.toThrow();
+
+    const unspilled = await localRunner({ workers: 2 }).run(job, { date }, { storageRoot: t.root, overwrite: true });
+    expect(unspilled.steps[0]!.spilledRuns).toBe(0);
+    expect(unspilled.steps[0]!.marker.files.length).toBeGreaterThan(0);
+    expect(await readRows(unspilled.steps[0]!.output)).toEqual(local);
+  });
+
+  it('a map that throws past the rate fails the step: no _SUCCESS, quarantine written, real error and location', async () => {
+    const rows = Array.from({ length: 400 }, (_, i) => ({ n: i + 1, word: `w${i % 7}` }));
+    await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 100 });
+    const workDir = joinUri(t.root, 'work');
+    const e = await localRunner({ workers: 2 })
+      .run(numbersJob({ throwEvery: 50 }), { date }, { storageRoot: t.root, workDir, maxBadRecordRate: 0.01 })
+      .then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(BadRecordRateError);
+    const err = e as BadRecordRateError;
+    // 400 records allow 4 bad ones; the fifth (n = 250, in the third file) fails the step.
+    expect(err.badRecords).toBe(5);
+    expect(err.firstBadRecord).toMatchObject({ phase: 'map', input: 'numbers', row: 49 });
+    expect(err.firstBadRecord.file).toMatch(/part-00000\.parquet$/);
+    expect(err.cause).toBeInstanceOf(RangeError);
+    expect((err.cause as Error).message).toBe('n 50 is a multiple of 50');
+    expect((err.cause as Error).stack).toMatch(/local-jobs\.ts/);
+    expect(err.message).toContain('1 × map: RangeError: n 50 is a multiple of 50');
+
+    const output = joinUri(t.root, `totals/dt=${date}`);
+    expect(await isComplete(fileSystemFor(output), output)).toBe(false);
+    expect(await fileSystemFor(output).exists(joinUri(output, '_SUCCESS'))).toBe(false);
+    const quarantine = await readRows(joinUri(workDir, '_quarantine', 'totals'));
+    expect(quarantine.map((q) => q.row).sort()).toEqual([49, 49, 49, 99, 99]);
+    expect(quarantine.every((q) => q.phase === 'map' && /RangeError: n \d+ is a multiple of 50/.test(String(q.error)))).toBe(true);
+  });
+
+  it('runs a job without a source in its own thread, and names a source that does not load', async () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ n: i, word: `w${i % 5}` }));
+    await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 20 });
+    const { source: _source, ...definition } = numbersJob();
+    const threadless = await localRunner({ workers: 2 }).run(definition, { date }, { storageRoot: t.root });
+    expect(threadless.steps[0]!.recordsOut).toBe(5);
+
+    const e = await localRunner({ workers: 2 })
+      .run(misnamedJob, { date }, { storageRoot: t.root, overwrite: true })
+      .then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(JobError);
+    expect((e as Error).message).toMatch(/map task of .*part-00000\.parquet failed: .*has no export "noSuchJob"/);
+    const output = joinUri(t.root, `totals/dt=${date}`);
+    // The earlier complete output stays as it was.
+    expect(await isComplete(fileSystemFor(output), output)).toBe(true);
+  });
+
+  it('word count with workers: 0 equals the same run on workers', async () => {
+    const lines = Array.from({ length: 120 }, (_, i) => ({ line_no: i, text: `a b c${i % 9} d${i % 4}` }));
+    await writeInput(t, `text/dt=${date}`, linesSchema, lines, { rowsPerFile: 30 });
+    const a = await localRunner({ workers: 0 }).run(wordCountJob(), { date }, { storageRoot: t.root });
+    const rowsA = await readRows(a.steps[0]!.output);
+    const b = await localRunner({ workers: 2, reducers: 5 }).run(wordCountJob(), { date }, { storageRoot: t.root, overwrite: true });
+    expect(await readRows(b.steps[0]!.output)).toEqual(rowsA);
+    expect(rowsA.find((r) => r.word === 'a')).toEqual({ word: 'a', count: 120 });
+  });
+});
