@@ -76,14 +76,14 @@ export class LocalRunner implements JobRunner {
     const steps: StepResult[] = [];
     let succeeded = false;
     const source = job.source;
-    const pool = source && this.workers > 0 ? new WorkerPool(this.workers, job.name, source) : undefined;
-    const execute: Execute = pool ? (spec, onProgress) => pool.run(spec, onProgress) : (spec, onProgress) => executeTask(job as Job, spec, onProgress);
+    const pool = source && this.workers > 0 ? WorkerPool.of(this.workers) : undefined;
+    const execute: Execute =
+      pool && source ? (spec, onProgress) => pool.run(job.name, source, spec, onProgress) : (spec, onProgress) => executeTask(job as Job, spec, onProgress);
     const concurrency = pool ? this.workers : 1;
     try {
       for (const step of plan.steps) steps.push(await this.runStep(plan as RunPlan<unknown>, step as PlannedStep<unknown>, execute, concurrency));
       succeeded = true;
     } finally {
-      await pool?.close();
       await finishRun(plan as RunPlan<unknown>, succeeded);
     }
     return { job: job.name, runId: plan.runId, params: plan.params, workDir: plan.workDir, seconds: (performance.now() - started) / 1000, steps };
@@ -354,35 +354,44 @@ interface PendingTask {
   readonly resolve: (o: TaskOutcome) => void;
 }
 
-/** Worker threads that load the job from its source and run tasks one at a time each. */
+/** Idle workers end after this long; until then the next run reuses them (and the jobs they loaded). */
+const IDLE_MS = 5000;
+
+/**
+ * Worker threads that load jobs from their source and run tasks one at a time each. One pool per worker
+ * count is shared by every run in the process: starting a worker (tsx, the engine, DuckDB) costs far more
+ * than a small step. Idle workers are unref'd (they never keep the process alive) and end after IDLE_MS.
+ */
 class WorkerPool {
+  private static readonly shared = new Map<number, WorkerPool>();
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();
   private readonly busy = new Map<Worker, PendingTask>();
   private readonly queue: PendingTask[] = [];
   private nextId = 0;
-  private closed = false;
+  private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly size: number,
-    private readonly jobName: string,
-    private readonly source: JobSource,
-  ) {}
+  private constructor(private readonly size: number) {}
 
-  run(spec: TaskSpec, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
+  /** The process-wide pool of `size` workers. */
+  static of(size: number): WorkerPool {
+    let pool = WorkerPool.shared.get(size);
+    if (!pool) WorkerPool.shared.set(size, (pool = new WorkerPool(size)));
+    return pool;
+  }
+
+  run(jobName: string, source: JobSource, spec: TaskSpec, onProgress: (p: TaskProgress) => void): Promise<TaskOutcome> {
     return new Promise((resolve) => {
-      this.queue.push({ request: { id: this.nextId++, jobName: this.jobName, source: this.source, spec }, onProgress, resolve });
+      this.queue.push({ request: { id: this.nextId++, jobName, source, spec }, onProgress, resolve });
       this.pump();
     });
   }
 
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.all].map((w) => w.terminate()));
-    this.all.clear();
-  }
-
   private pump(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
     while (this.queue.length > 0) {
       let worker = this.idle.pop();
       if (!worker) {
@@ -391,7 +400,20 @@ class WorkerPool {
       }
       const task = this.queue.shift()!;
       this.busy.set(worker, task);
+      worker.ref();
       worker.postMessage(task.request);
+    }
+    if (this.busy.size === 0 && this.all.size > 0) {
+      this.idleTimer = setTimeout(() => this.endIdle(), IDLE_MS);
+      this.idleTimer.unref();
+    }
+  }
+
+  private endIdle(): void {
+    this.idleTimer = undefined;
+    for (const w of this.idle.splice(0)) {
+      this.all.delete(w);
+      void w.terminate();
     }
   }
 
@@ -406,23 +428,22 @@ class WorkerPool {
         return;
       }
       this.busy.delete(worker);
+      worker.unref();
       this.idle.push(worker);
       task.resolve(m.outcome);
       this.pump();
     });
     const lost = (error: unknown): void => {
-      this.all.delete(worker);
+      if (!this.all.delete(worker)) return;
       const i = this.idle.indexOf(worker);
       if (i >= 0) this.idle.splice(i, 1);
       const task = this.busy.get(worker);
       this.busy.delete(worker);
       if (task) task.resolve({ ok: false, error, counters: {}, bad: { count: 0, sample: [], messages: [] } });
-      if (!this.closed) this.pump();
+      this.pump();
     };
     worker.on('error', lost);
-    worker.on('exit', (code) => {
-      if (!this.closed && this.all.has(worker)) lost(new Error(`worker thread exited with code ${code}`));
-    });
+    worker.on('exit', (code) => lost(new Error(`worker thread exited with code ${code}`)));
     return worker;
   }
 }

@@ -87,6 +87,8 @@ describe('local runner', () => {
     expect(err.cause).toBeInstanceOf(RangeError);
     expect((err.cause as Error).message).toBe('n 50 is a multiple of 50');
     expect((err.cause as Error).stack).toMatch(/local-jobs\.ts/);
+    // It ran on a worker thread.
+    expect((err.cause as Error).stack).toMatch(/local-worker\.ts/);
     expect(err.message).toContain('1 × map: RangeError: n 50 is a multiple of 50');
 
     const output = joinUri(t.root, `totals/dt=${date}`);
