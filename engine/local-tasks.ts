@@ -73,7 +73,12 @@ export interface ReduceTaskSpec extends TaskBase {
   readonly schema: RecordSchema;
   readonly partitionBy: readonly PartitionSpec[];
   readonly outputBatchRows: number;
+  /** Local directory for intermediate merge passes (when there are more runs than MERGE_FACTOR). */
+  readonly spillDir: string;
 }
+
+/** Runs merged at once; more runs are first merged in passes of this many consecutive runs. */
+export const MERGE_FACTOR = 64;
 
 export type TaskSpec = MapTaskSpec | ReduceTaskSpec;
 
@@ -313,13 +318,57 @@ export function* mergeRuns(readers: readonly { next(): ShufflePair | undefined }
   }
 }
 
+/**
+ * Merges consecutive groups of `factor` runs into one run each until at most `factor` are left, so a reducer
+ * never holds more than `factor` open runs. Consecutive groups keep the tie order (earlier run first).
+ */
+export async function mergePasses(runs: readonly string[], dir: string, factor: number): Promise<readonly string[]> {
+  let current = runs;
+  let pass = 0;
+  while (current.length > factor) {
+    await fsp.mkdir(dir, { recursive: true });
+    const next: string[] = [];
+    for (let g = 0; g < current.length; g += factor) {
+      const group = current.slice(g, g + factor);
+      if (group.length === 1) {
+        next.push(group[0]!);
+        continue;
+      }
+      const file = path.join(dir, `merge-${pass}-${next.length}.jsonl`);
+      const readers = group.map((r) => new RunReader(r));
+      const handle = await fsp.open(file, 'w');
+      try {
+        let text = '';
+        for (const pair of mergeRuns(readers)) {
+          text += JSON.stringify([pair.key, pair.value]) + '\n';
+          if (text.length >= 1 << 20) {
+            await handle.write(text);
+            text = '';
+          }
+        }
+        if (text !== '') await handle.write(text);
+      } finally {
+        await handle.close();
+        for (const r of readers) r.close();
+      }
+      // Runs of an earlier pass are ours to remove; the map tasks' runs go with the step's spill dir.
+      if (pass > 0) for (const r of group) await fsp.rm(r, { force: true });
+      next.push(file);
+    }
+    current = next;
+    pass++;
+  }
+  return current;
+}
+
 async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknown>, onProgress: (p: TaskProgress) => void): Promise<ReduceOutcome> {
   const def = job.steps[spec.stepIndex]!;
   const task = new ReduceTask(env, def, spec.groupFields);
   const readers: RunReader[] = [];
   let recordsOut = 0;
   try {
-    for (const run of spec.runs) readers.push(new RunReader(run));
+    const runs = await mergePasses(spec.runs, spec.spillDir, MERGE_FACTOR);
+    for (const run of runs) readers.push(new RunReader(run));
     const schema = spec.schema;
     async function* batches(): AsyncGenerator<ColumnBatch> {
       let rows: Row[] = [];

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,6 +10,12 @@ import { runPropertySuite } from './property-suite.ts';
 import { makeTempRoot, readRows, removeTempRoot, writeInput, type TempRoot } from './conformance/fixtures.ts';
 import { linesSchema, wordCountJob } from './conformance/word-count.ts';
 import { misnamedJob, numbersJob, numbersSchema } from './local-jobs.ts';
+import { mergePasses, mergeRuns } from '../../engine/local-tasks.ts';
+import { compareKeys, type Key } from '../../engine/index.ts';
+
+function readFileLines(file: string): string[] {
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+}
 
 runConformanceSuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
 runPropertySuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
@@ -44,6 +51,32 @@ describe('local runner', () => {
 
   it('says what it is', () => {
     expect(localRunner().kind).toBe('local');
+  });
+
+  it('merges more runs than the merge factor in passes, keeping the earlier run first on equal keys', async () => {
+    const rnd = seededRandom(3);
+    const dir = path.join(t.dir, 'runs');
+    await fsp.mkdir(dir);
+    const all: { key: Key; value: unknown }[] = [];
+    const runs: string[] = [];
+    for (let r = 0; r < 11; r++) {
+      const pairs = Array.from({ length: rnd.int(30) }, (_, i) => ({ key: [rnd.pick(['a', 'b', 'é', '😀']), rnd.int(5)] as Key, value: { r, i } }));
+      pairs.sort((a, b) => compareKeys(a.key, b.key));
+      all.push(...pairs);
+      const file = path.join(dir, `run-${r}.jsonl`);
+      await fsp.writeFile(file, pairs.map((p) => JSON.stringify([p.key, p.value]) + '\n').join(''));
+      runs.push(file);
+    }
+    const merged = await mergePasses(runs, path.join(dir, 'merged'), 3);
+    expect(merged.length).toBeLessThanOrEqual(3);
+    const readers = merged.map((file) => {
+      const lines = readFileLines(file);
+      let i = 0;
+      return { next: () => (i < lines.length ? (([key, value]) => ({ key: key as Key, value }))(JSON.parse(lines[i++]!) as [Key, unknown]) : undefined) };
+    });
+    // A stable sort of all pairs in run order is the inline runner's order.
+    const expected = [...all].sort((a, b) => compareKeys(a.key, b.key));
+    expect([...mergeRuns(readers)]).toEqual(expected);
   });
 
   it('spills sorted runs under a tiny memory cap and still equals the inline runner', async () => {
