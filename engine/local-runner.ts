@@ -192,6 +192,7 @@ export class LocalRunner implements JobRunner {
           partitionBy: step.output.partitionBy,
           outputBatchRows: this.options.outputBatchRows ?? 8192,
           spillDir: path.join(spillDir, `reduce-${String(p).padStart(5, '0')}`),
+          memoryBytes,
         }));
         const reduceOutcomes = await runTasks(reduceSpecs, execute, concurrency, (p) => {
           recordsOut += p.recordsOut;

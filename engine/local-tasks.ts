@@ -75,6 +75,8 @@ export interface ReduceTaskSpec extends TaskBase {
   readonly outputBatchRows: number;
   /** Local directory for intermediate merge passes (when there are more runs than MERGE_FACTOR). */
   readonly spillDir: string;
+  /** The task's memory share: bounds the output rows buffered before a file is written. */
+  readonly memoryBytes: number;
 }
 
 /** Runs merged at once; more runs are first merged in passes of this many consecutive runs. */
@@ -387,7 +389,10 @@ async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknow
         yield rowsToBatch(schema, rows);
       }
     }
-    const marker = await writeDataset(spec.outputUri, schema, batches(), { partitionBy: spec.partitionBy, overwrite: true });
+    // Output rows wait in writeDataset's buffer until a file is written: keep that buffer within the memory share
+    // (about 256 bytes a row), writing smaller files when the share is small.
+    const maxBufferedRows = Math.max(8192, Math.min(2_000_000, Math.floor(spec.memoryBytes / 256)));
+    const marker = await writeDataset(spec.outputUri, schema, batches(), { partitionBy: spec.partitionBy, overwrite: true, maxBufferedRows, rowsPerFile: Math.min(1_000_000, maxBufferedRows) });
     return { ok: true, kind: 'reduce', recordsOut, groups: task.groups, marker, counters: env.counters.toJSON(), bad: env.bad.toState() };
   } finally {
     for (const r of readers) r.close();
