@@ -9,6 +9,7 @@ import * as path from 'node:path';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benches: Record<string, string[]> = {
   parquet: ['parquet-bench.ts'],
+  engine: ['engine-bench.ts'],
 };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const name of wanted) {

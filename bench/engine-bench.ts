@@ -1,0 +1,139 @@
+/**
+ * bench/engine: the refresher-shaped job (sync events deduplicated to the latest per cookie and partner,
+ * joined with segments, Parquet in and out) on the local runner, beside the same logic as DuckDB SQL on
+ * the same files in the same process; then the same at 10x the data with memoryMb 2048, in a process of
+ * its own so its peak RSS is its own.
+ *   tsx bench/engine-bench.ts [--events 1000000] [--segments 200000]
+ * The issue's scale is --events 10000000 --segments 2000000 (the 10x run then reads 100M rows).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { writeDataset, toStorageUri, joinUri, localPath, type ColumnBatch } from '../storage/index.ts';
+import { localRunner } from '../engine/index.ts';
+import { seededRandom } from '../udfs/index.ts';
+import { refresherShapedJob, syncEventSchema, segmentRowSchema } from './refresher-shaped-job.ts';
+import { report, timed } from './bench-report.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    events: { type: 'string', default: '1000000' },
+    segments: { type: 'string', default: '200000' },
+    'memory-mb': { type: 'string', default: '1024' },
+    child: { type: 'boolean', default: false },
+  },
+});
+const events = Number(args.events);
+const segments = Number(args.segments);
+const DATE = '2026-11-23';
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+function cookieId(i: number): string {
+  let s = '';
+  let x = (Math.imul(i + 1, 0x9e3779b1) >>> 0) * 4096 + (i % 4096);
+  for (let k = 0; k < 22; k++) {
+    s += B64[x % 64];
+    x = Math.floor(x / 64) || i + k + 7;
+  }
+  return s;
+}
+
+async function makeInputs(root: string): Promise<void> {
+  const rnd = seededRandom(11);
+  const pool = Math.max(1, Math.floor(events / 5));
+  const day = Date.UTC(2026, 10, 23);
+  const batch = 65_536;
+  async function* eventBatches(): AsyncGenerator<ColumnBatch> {
+    for (let off = 0; off < events; off += batch) {
+      const n = Math.min(batch, events - off);
+      const cid: string[] = new Array(n), puid: string[] = new Array(n);
+      const pid = new Int32Array(n), ts = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const c = rnd.int(pool);
+        pid[i] = 1 + rnd.int(20);
+        cid[i] = cookieId(c);
+        puid[i] = `p${pid[i]}-${c.toString(36)}-${rnd.int(1000)}`;
+        ts[i] = day + rnd.int(86_400_000);
+      }
+      yield { numRows: n, columns: { cookie_id: cid, partner_id: pid, partner_user_id: puid, ts } };
+    }
+  }
+  async function* segmentBatches(): AsyncGenerator<ColumnBatch> {
+    for (let off = 0; off < segments; off += batch) {
+      const n = Math.min(batch, segments - off);
+      const cid: string[] = new Array(n), segs: Int32Array[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        cid[i] = cookieId(off + i); // the first `segments` cookies of the pool have segment data
+        const k = 1 + rnd.int(12);
+        const s = new Int32Array(k);
+        for (let j = 0; j < k; j++) s[j] = 1000 + rnd.int(500);
+        segs[i] = s;
+      }
+      yield { numRows: n, columns: { cookie_id: cid, segment_ids: segs } };
+    }
+  }
+  await writeDataset(joinUri(root, `bench/events/dt=${DATE}`), syncEventSchema, eventBatches(), { overwrite: true });
+  await writeDataset(joinUri(root, `bench/segments/dt=${DATE}`), segmentRowSchema, segmentBatches(), { overwrite: true });
+}
+
+/** One measured run in this process; prints one JSON object on stdout. */
+async function child(): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'courier-bench-engine-'));
+  try {
+    const root = toStorageUri(dir);
+    await makeInputs(root);
+    const memoryMb = Number(args['memory-mb']);
+    const ours = await timed(() =>
+      localRunner({ memoryMb }).run(refresherShapedJob(), { date: DATE }, { storageRoot: root, overwrite: true }),
+    );
+    const step = ours.result.steps[0]!;
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const ev = path.join(localPath(joinUri(root, `bench/events/dt=${DATE}`)), '**/*.parquet');
+    const sg = path.join(localPath(joinUri(root, `bench/segments/dt=${DATE}`)), '**/*.parquet');
+    const out = path.join(dir, 'duckdb-joined.parquet');
+    const duck = await timed(() =>
+      conn.run(
+        `COPY (WITH latest AS (SELECT cookie_id, partner_id, arg_max(partner_user_id, ts) AS partner_user_id, max(ts) AS synced_at ` +
+          `FROM read_parquet('${ev}') GROUP BY cookie_id, partner_id) ` +
+          `SELECT l.cookie_id, l.partner_id, l.partner_user_id, l.synced_at, s.segment_ids FROM latest l JOIN read_parquet('${sg}') s USING (cookie_id)) ` +
+          `TO '${out}' (FORMAT parquet, COMPRESSION zstd)`,
+      ),
+    );
+    const duckRows = Number((await conn.runAndReadAll(`SELECT count(*) FROM '${out}'`)).getRows()[0]![0]);
+    conn.closeSync();
+    const maxRssMb = process.resourceUsage().maxRSS / 1024;
+    process.stdout.write(
+      JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
+    );
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runChild(ev: number, sg: number, memoryMb: number): Record<string, number> {
+  const me = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--child', '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench child (${ev} events) failed with exit ${r.status ?? r.signal}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+if (args.child) {
+  await child();
+} else {
+  const base = runChild(events, segments, 1024);
+  if (base.rowsOut !== base.duckRows) throw new Error(`local runner wrote ${base.rowsOut} rows, DuckDB ${base.duckRows}`);
+  report({ bench: 'engine', metric: 'refresher-shaped job', value: base.seconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.seconds! / base.duckdbSeconds!, goal: 'ratio <= 2', events, segments, rowsOut: base.rowsOut, rowsPerSecond: (events + segments) / base.seconds! });
+  const big = runChild(events * 10, segments * 10, 2048);
+  if (big.rowsOut !== big.duckRows) throw new Error(`10x: local runner wrote ${big.rowsOut} rows, DuckDB ${big.duckRows}`);
+  report({ bench: 'engine', metric: '10x data, memoryMb 2048', value: big.seconds!, unit: 's', anchor: '1x time', anchorValue: base.seconds!, ratio: big.seconds! / base.seconds!, goal: 'ratio <= 11', duckdbSeconds: big.duckdbSeconds, spilledRuns: big.spilledRuns });
+  report({ bench: 'engine', metric: '10x peak RSS', value: big.maxRssMb!, unit: 'MB', anchor: 'memoryMb cap', anchorValue: 2048, ratio: big.maxRssMb! / 2048, goal: 'ratio <= 1.25' });
+}
