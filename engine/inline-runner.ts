@@ -13,8 +13,6 @@ import {
   type DatasetMarker,
   type Row,
 } from '../storage/index.ts';
-import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
-import { CounterSet } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import type { ShufflePair } from './job-context.ts';
 import type { Job } from './job-definition.ts';
@@ -23,7 +21,7 @@ import { MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { openStepInputs } from './step-input.ts';
+import { startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the inline runner. */
 export interface InlineRunnerOptions {
@@ -59,18 +57,7 @@ export class InlineRunner implements JobRunner {
     const started = performance.now();
     const def = step.definition;
     const jobName = plan.job.name;
-    const inputs = await openStepInputs(plan, step);
-    const recordsInTotal = inputs.reduce((s, i) => s + i.rows, 0);
-    const bytesInTotal = inputs.reduce((s, i) => s + i.bytes, 0);
-    const counters = new CounterSet();
-    const bad = new BadRecordLog({
-      job: jobName,
-      step: def.name,
-      maxRate: step.maxBadRecordRate,
-      expectedRecordsIn: recordsInTotal,
-      quarantine: step.quarantine,
-      sampleSize: this.options.quarantineSample,
-    });
+    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = await startStep(plan, step, this.options.quarantineSample);
     const env: MapTaskEnv<unknown> = { job: jobName, step: def.name, params: plan.params, counters, bad };
     const shuffle = resolveShuffle(def.shuffle);
     const partitions: ShufflePair[][] = Array.from({ length: shuffle.reducers }, () => []);
@@ -154,11 +141,11 @@ export class InlineRunner implements JobRunner {
         extra,
       });
     } catch (e) {
-      await this.writeQuarantine(plan, step, bad).catch(() => undefined);
+      await writeQuarantine(plan, step, bad).catch(() => undefined);
       if (e instanceof JobError) throw e;
       throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
     }
-    await this.writeQuarantine(plan, step, bad);
+    await writeQuarantine(plan, step, bad);
     progress('done');
     return {
       name: def.name,
@@ -174,14 +161,6 @@ export class InlineRunner implements JobRunner {
       marker,
       ...(bad.count > 0 ? { quarantine: step.quarantine } : {}),
     };
-  }
-
-  private async writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<unknown>, bad: BadRecordLog): Promise<void> {
-    if (bad.count === 0) return;
-    await writeDataset(step.quarantine, QUARANTINE_SCHEMA, [rowsToBatch(QUARANTINE_SCHEMA, bad.sample)], {
-      overwrite: true,
-      extra: { job: plan.job.name, step: step.definition.name, runId: plan.runId, badRecords: bad.count, sampled: bad.sample.length },
-    });
   }
 }
 

@@ -25,12 +25,8 @@ import {
   fileSystemFor,
   joinUri,
   localPath,
-  rowsToBatch,
-  writeDataset,
   type DatasetMarker,
 } from '../storage/index.ts';
-import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
-import { CounterSet } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import type { Job, JobSource } from './job-definition.ts';
 import { resolveShuffle } from './key-order.ts';
@@ -38,7 +34,7 @@ import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, typ
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { openStepInputs } from './step-input.ts';
+import { startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the local runner. */
 export interface LocalRunnerOptions {
@@ -93,18 +89,7 @@ export class LocalRunner implements JobRunner {
     const started = performance.now();
     const def = step.definition;
     const jobName = plan.job.name;
-    const inputs = await openStepInputs(plan, step);
-    const recordsInTotal = inputs.reduce((s, i) => s + i.rows, 0);
-    const bytesInTotal = inputs.reduce((s, i) => s + i.bytes, 0);
-    const counters = new CounterSet();
-    const bad = new BadRecordLog({
-      job: jobName,
-      step: def.name,
-      maxRate: step.maxBadRecordRate,
-      expectedRecordsIn: recordsInTotal,
-      quarantine: step.quarantine,
-      sampleSize: this.options.quarantineSample,
-    });
+    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = await startStep(plan, step, this.options.quarantineSample);
     const shuffle = resolveShuffle(def.shuffle, this.options.reducers ?? Math.max(1, this.workers));
     const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024) / Math.max(1, concurrency);
     const { spillDir, cleanSpill } = await spillDirFor(plan, def.name);
@@ -315,14 +300,6 @@ async function commitOutput(
     await staging.abort();
     throw e;
   }
-}
-
-async function writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<unknown>, bad: BadRecordLog): Promise<void> {
-  if (bad.count === 0) return;
-  await writeDataset(step.quarantine, QUARANTINE_SCHEMA, [rowsToBatch(QUARANTINE_SCHEMA, bad.sample)], {
-    overwrite: true,
-    extra: { job: plan.job.name, step: step.definition.name, runId: plan.runId, badRecords: bad.count, sampled: bad.sample.length },
-  });
 }
 
 /**

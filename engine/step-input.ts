@@ -3,7 +3,9 @@
  * the step declared against the schema stored there, so a renamed or retyped column fails at step start
  * with both schemas named, not as odd values deep inside a mapper.
  */
-import { datasetFiles, projectSchema, type DatasetFile, type RecordSchema } from '../storage/index.ts';
+import { datasetFiles, projectSchema, rowsToBatch, writeDataset, type DatasetFile, type RecordSchema } from '../storage/index.ts';
+import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
+import { CounterSet } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import type { PlannedInput, PlannedStep, RunPlan } from './run-plan.ts';
 
@@ -56,4 +58,38 @@ export async function openStepInputs(plan: RunPlan<unknown>, step: PlannedStep<u
     });
   }
   return out;
+}
+
+/** What every runner sets up when a step starts: its opened inputs with their totals, counters, bad-record log. */
+export interface StartedStep {
+  inputs: OpenedInput[];
+  recordsInTotal: number;
+  bytesInTotal: number;
+  counters: CounterSet;
+  bad: BadRecordLog;
+}
+
+/** Opens a step's inputs and creates its counters and bad-record log (the same for every runner). */
+export async function startStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>, quarantineSample: number | undefined): Promise<StartedStep> {
+  const inputs = await openStepInputs(plan, step);
+  const recordsInTotal = inputs.reduce((s, i) => s + i.rows, 0);
+  const bytesInTotal = inputs.reduce((s, i) => s + i.bytes, 0);
+  const bad = new BadRecordLog({
+    job: plan.job.name,
+    step: step.definition.name,
+    maxRate: step.maxBadRecordRate,
+    expectedRecordsIn: recordsInTotal,
+    quarantine: step.quarantine,
+    sampleSize: quarantineSample,
+  });
+  return { inputs, recordsInTotal, bytesInTotal, counters: new CounterSet(), bad };
+}
+
+/** Writes a step's sampled bad records to its quarantine dataset (nothing when there were none). */
+export async function writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<unknown>, bad: BadRecordLog): Promise<void> {
+  if (bad.count === 0) return;
+  await writeDataset(step.quarantine, QUARANTINE_SCHEMA, [rowsToBatch(QUARANTINE_SCHEMA, bad.sample)], {
+    overwrite: true,
+    extra: { job: plan.job.name, step: step.definition.name, runId: plan.runId, badRecords: bad.count, sampled: bad.sample.length },
+  });
 }
