@@ -13,6 +13,8 @@ import { StorageError } from './storage-error.ts';
 import { sqlTypeOf } from './parquet-writer.ts';
 import { literalParquetPath } from './parquet-source.ts';
 
+/** Shared by every empty list read (frozen: a million `[]` are a million allocations the GC must copy). */
+const EMPTY_LIST: readonly string[] = Object.freeze([]);
 const US = '\x1f';
 const RS = '\x1e';
 
@@ -257,6 +259,7 @@ export async function* readParquetFile(
     throw e;
   });
   const conns = [await openConnection(), await openConnection()];
+  const interners = fields.map(() => new Interner());
   const query = (k: number, ordered: boolean): Promise<duckdb.Result> =>
     duckdb.query(conns[k % 2]!.raw, foldSql(k * range, ordered)).catch((e: unknown) => {
       throw wrapReadError(where, e);
@@ -267,14 +270,14 @@ export async function* readParquetFile(
     for (let k = 0; k < ranges; k++) {
       const result = await pending!;
       pending = k + 1 < ranges ? query(k + 1, false) : undefined;
-      let batches = await foldedBatches(result, fields, k * range, path, where);
+      let batches = await foldedBatches(result, fields, interners, k * range, path, where);
       if (!batches) {
         // Unordered aggregates keep scan order within one scan thread, which the row numbers confirm;
         // when they do not, this range is read again with an ordered (slower) aggregate.
         const retry = await duckdb.query(conns[k % 2]!.raw, foldSql(k * range, true)).catch((e: unknown) => {
           throw wrapReadError(where, e);
         });
-        batches = await foldedBatches(retry, fields, k * range, path, where);
+        batches = await foldedBatches(retry, fields, interners, k * range, path, where);
         if (!batches) throw new StorageError(where, `rows from ${k * range} came back out of order`, 'this is a bug in Courier; please report it');
       }
       for (const b of batches) yield b;
@@ -287,7 +290,7 @@ export async function* readParquetFile(
 }
 
 /** Decodes one range's folded result into batches, or undefined when its rows are not in file order. */
-async function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[], rowBase: number, path: string, where: string): Promise<ColumnBatch[] | undefined> {
+async function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[], interners: Interner[], rowBase: number, path: string, where: string): Promise<ColumnBatch[] | undefined> {
   const out: ColumnBatch[] = [];
   const rereads: Reread[][] = [];
   let base = rowBase;
@@ -308,7 +311,7 @@ async function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[]
     const decoded = decodeFolded(chunk, fields, groups);
     for (let g = 0; g < groups; g++) {
       const pending: Reread[] = [];
-      out.push(assembleGroup(decoded, fields, g, counts[g]!, base, pending));
+      out.push(assembleGroup(interners, decoded, fields, g, counts[g]!, base, pending));
       rereads.push(pending);
       base += counts[g]!;
     }
@@ -335,6 +338,34 @@ async function openConnection(): Promise<{ raw: duckdb.Connection; close(): void
   });
   await ready;
   return { raw: rawConn, close: () => release() };
+}
+
+/**
+ * Shares one string instance among equal values of a repetitive column (segment codes, priorities). The
+ * pieces `split` makes then die young, and the GC's copying of survivors (the largest read cost, measured)
+ * follows the distinct values, not the rows. Columns of mostly unique values switch it off after a sample.
+ */
+class Interner {
+  private readonly map = new Map<string, string>();
+  private seen = 0;
+  private active = true;
+
+  internAll(values: (string | null)[], from = 0, to = values.length): void {
+    if (!this.active) return;
+    const map = this.map;
+    for (let i = from; i < to; i++) {
+      const s = values[i];
+      if (s === null || s === undefined) continue;
+      const c = map.get(s);
+      if (c !== undefined) values[i] = c;
+      else map.set(s, s);
+    }
+    this.seen += to - from;
+    if ((this.seen >= 4096 && map.size * 2 > this.seen) || map.size > 65_536) {
+      this.active = false;
+      map.clear();
+    }
+  }
 }
 
 interface FoldedColumn {
@@ -388,6 +419,7 @@ interface Reread {
  * the result chunk and must not be touched after an await. Columns needing the slow path are listed.
  */
 function assembleGroup(
+  interners: Interner[],
   decoded: FoldedColumn[],
   fields: readonly FieldSpec[],
   g: number,
@@ -403,6 +435,7 @@ function assembleGroup(
     if (f.type === 'string') {
       const joined = d.strings![g] ?? '';
       const parts: (string | null)[] = joined.split(US);
+      if (parts.length === n) interners[k]!.internAll(parts);
       if (parts.length !== n) {
         rereads.push({ field: f, rowBase, n });
         continue;
@@ -425,9 +458,10 @@ function assembleGroup(
       for (let i = 0; ok && i < n; i++) {
         const len = lengths[i]!;
         if (len < 0) out[i] = null;
-        else if (len === 0) out[i] = [];
+        else if (len === 0) out[i] = EMPTY_LIST as string[];
         else {
           const items = rows[i]!.split(US);
+          interners[k]!.internAll(items);
           if (items.length !== len) ok = false;
           out[i] = items;
         }
