@@ -4,6 +4,8 @@
  * A batch is columnar (one array per field) because every hot path moves millions of rows: typed arrays
  * for numbers, plain arrays for strings and lists. Int64 values (timestamps in ms, counts) travel as JS
  * numbers, exact up to 2^53, which covers every epoch-millisecond we will ever see.
+ * Batches read from Parquet are for reading: equal strings may be one shared instance and empty string
+ * lists one shared frozen array, so copy a list before changing it.
  */
 
 /** The field types a dataset may hold; each maps to one Parquet/DuckDB type. */
