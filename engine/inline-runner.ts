@@ -21,7 +21,7 @@ import { MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { startStep, writeQuarantine } from './step-input.ts';
+import { finishStep, startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the inline runner. */
 export interface InlineRunnerOptions {
@@ -57,7 +57,8 @@ export class InlineRunner implements JobRunner {
     const started = performance.now();
     const def = step.definition;
     const jobName = plan.job.name;
-    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = await startStep(plan, step, this.options.quarantineSample);
+    const begun = await startStep(plan, step, this.options.quarantineSample);
+    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = begun;
     const env: MapTaskEnv<unknown> = { job: jobName, step: def.name, params: plan.params, counters, bad };
     const shuffle = resolveShuffle(def.shuffle);
     const partitions: ShufflePair[][] = Array.from({ length: shuffle.reducers }, () => []);
@@ -145,22 +146,9 @@ export class InlineRunner implements JobRunner {
       if (e instanceof JobError) throw e;
       throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
     }
-    await writeQuarantine(plan, step, bad);
+    const result = await finishStep(plan, step, begun, started, { recordsIn, recordsOut, mapOutputRecords, reduceGroups, marker });
     progress('done');
-    return {
-      name: def.name,
-      recordsIn,
-      recordsOut,
-      mapOutputRecords,
-      reduceGroups,
-      badRecords: bad.count,
-      counters: counters.toJSON(),
-      seconds: (performance.now() - started) / 1000,
-      output: step.output.uri,
-      intermediate: step.output.intermediate,
-      marker,
-      ...(bad.count > 0 ? { quarantine: step.quarantine } : {}),
-    };
+    return result;
   }
 }
 

@@ -34,7 +34,7 @@ import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, typ
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { startStep, writeQuarantine } from './step-input.ts';
+import { finishStep, startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the local runner. */
 export interface LocalRunnerOptions {
@@ -89,7 +89,8 @@ export class LocalRunner implements JobRunner {
     const started = performance.now();
     const def = step.definition;
     const jobName = plan.job.name;
-    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = await startStep(plan, step, this.options.quarantineSample);
+    const begun = await startStep(plan, step, this.options.quarantineSample);
+    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = begun;
     const shuffle = resolveShuffle(def.shuffle, this.options.reducers ?? Math.max(1, this.workers));
     const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024) / Math.max(1, concurrency);
     const { spillDir, cleanSpill } = await spillDirFor(plan, def.name);
@@ -218,23 +219,9 @@ export class LocalRunner implements JobRunner {
       if (e instanceof JobError) throw e;
       throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
     }
-    await writeQuarantine(plan, step, bad);
+    const result = await finishStep(plan, step, begun, started, { recordsIn, recordsOut, mapOutputRecords, reduceGroups, marker });
     progress('done');
-    return {
-      name: def.name,
-      recordsIn,
-      recordsOut,
-      mapOutputRecords,
-      reduceGroups,
-      badRecords: bad.count,
-      counters: counters.toJSON(),
-      seconds: (performance.now() - started) / 1000,
-      output: step.output.uri,
-      intermediate: step.output.intermediate,
-      marker,
-      ...(bad.count > 0 ? { quarantine: step.quarantine } : {}),
-      spilledRuns,
-    };
+    return { ...result, spilledRuns };
   }
 }
 

@@ -8,6 +8,8 @@ import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
 import { CounterSet } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import type { PlannedInput, PlannedStep, RunPlan } from './run-plan.ts';
+import type { StepResult } from './runner-types.ts';
+import type { DatasetMarker } from '../storage/index.ts';
 
 /** An input ready to read: its files, the stored schema and the projection the mapper sees. */
 export interface OpenedInput extends PlannedInput {
@@ -92,4 +94,29 @@ export async function writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<
     overwrite: true,
     extra: { job: plan.job.name, step: step.definition.name, runId: plan.runId, badRecords: bad.count, sampled: bad.sample.length },
   });
+}
+
+/** The figures a runner counted for a finished step. */
+export interface StepFigures {
+  recordsIn: number;
+  recordsOut: number;
+  mapOutputRecords: number;
+  reduceGroups: number;
+  marker: DatasetMarker;
+}
+
+/** Writes the quarantine and builds the step's result, the same way for every runner. */
+export async function finishStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>, started: StartedStep, startedAt: number, figures: StepFigures): Promise<StepResult> {
+  const { bad, counters } = started;
+  await writeQuarantine(plan, step, bad);
+  return {
+    name: step.definition.name,
+    ...figures,
+    badRecords: bad.count,
+    counters: counters.toJSON(),
+    seconds: (performance.now() - startedAt) / 1000,
+    output: step.output.uri,
+    intermediate: step.output.intermediate,
+    ...(bad.count > 0 ? { quarantine: step.quarantine } : {}),
+  };
 }
