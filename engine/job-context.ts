@@ -60,7 +60,10 @@ export interface TaskEnv<P = unknown> {
   readonly counters: CounterSet;
 }
 
-abstract class Collector<P> implements StepContext<P> {
+/** What every user-code context shares: counters and output kept per call, dropped when a call throws. */
+abstract class Collector<P, T> implements StepContext<P> {
+  out: T[] = [];
+  private mark = 0;
   readonly params: P;
   readonly job: string;
   readonly step: string;
@@ -77,22 +80,35 @@ abstract class Collector<P> implements StepContext<P> {
     this.pending.push([group, name, n]);
   }
 
-  /** Keeps the counts of the call that just returned. */
-  protected commitCounts(): void {
+  /** Starts a call. */
+  begin(): void {
+    this.mark = this.out.length;
+  }
+
+  /** Keeps the call's output and counts. */
+  commit(): void {
     for (const [g, name, n] of this.pending) this.env.counters.add(g, name, n);
     this.pending.length = 0;
   }
 
-  protected dropCounts(): void {
+  /** Drops the call's output and counts. */
+  rollback(): void {
+    this.out.length = this.mark;
     this.pending.length = 0;
+  }
+
+  /** Hands over the output collected so far. */
+  take(): T[] {
+    const out = this.out;
+    this.out = [];
+    this.mark = 0;
+    return out;
   }
 }
 
 /** Collects the pairs map calls emit; `out` grows by call, and a failed call's pairs are dropped. */
-export class MapCollector<P = unknown> extends Collector<P> implements MapContext<Key, unknown, P> {
+export class MapCollector<P = unknown> extends Collector<P, ShufflePair> implements MapContext<Key, unknown, P> {
   input = '';
-  out: ShufflePair[] = [];
-  private mark = 0;
   private readonly where: string;
 
   constructor(env: TaskEnv<P>) {
@@ -103,37 +119,11 @@ export class MapCollector<P = unknown> extends Collector<P> implements MapContex
   emit(key: Key, value: unknown): void {
     this.out.push({ key: checkKey(key, this.where), value: copyValue(value, this.where) });
   }
-
-  /** Starts a call. */
-  begin(): void {
-    this.mark = this.out.length;
-  }
-
-  /** Keeps the call's pairs and counts. */
-  commit(): void {
-    this.commitCounts();
-  }
-
-  /** Drops the call's pairs and counts. */
-  rollback(): void {
-    this.out.length = this.mark;
-    this.dropCounts();
-  }
-
-  /** Hands over the pairs collected so far. */
-  take(): ShufflePair[] {
-    const out = this.out;
-    this.out = [];
-    this.mark = 0;
-    return out;
-  }
 }
 
 /** Collects what combine calls emit, checking each keeps the key it was given. */
-export class CombineCollector<P = unknown> extends Collector<P> implements CombineContext<Key, unknown, P> {
+export class CombineCollector<P = unknown> extends Collector<P, ShufflePair> implements CombineContext<Key, unknown, P> {
   key: Key = [];
-  out: ShufflePair[] = [];
-  private mark = 0;
   private readonly where: string;
 
   constructor(env: TaskEnv<P>) {
@@ -151,25 +141,15 @@ export class CombineCollector<P = unknown> extends Collector<P> implements Combi
     this.out.push({ key: this.key, value: copyValue(value, this.where) });
   }
 
-  begin(key: Key): void {
+  /** Starts a call for `key`. */
+  override begin(key: Key = this.key): void {
     this.key = key;
-    this.mark = this.out.length;
-  }
-
-  commit(): void {
-    this.commitCounts();
-  }
-
-  rollback(): void {
-    this.out.length = this.mark;
-    this.dropCounts();
+    super.begin();
   }
 }
 
 /** Collects the records reduce calls write, checked against the output schema. */
-export class ReduceCollector<P = unknown> extends Collector<P> implements ReduceContext<P> {
-  out: Row[] = [];
-  private mark = 0;
+export class ReduceCollector<P = unknown> extends Collector<P, Row> implements ReduceContext<P> {
 
   constructor(
     env: TaskEnv<P>,
@@ -180,25 +160,5 @@ export class ReduceCollector<P = unknown> extends Collector<P> implements Reduce
 
   write(record: OutputRecord): void {
     this.out.push(this.check(record));
-  }
-
-  begin(): void {
-    this.mark = this.out.length;
-  }
-
-  commit(): void {
-    this.commitCounts();
-  }
-
-  rollback(): void {
-    this.out.length = this.mark;
-    this.dropCounts();
-  }
-
-  take(): Row[] {
-    const out = this.out;
-    this.out = [];
-    this.mark = 0;
-    return out;
   }
 }
