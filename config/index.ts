@@ -29,6 +29,7 @@ export {
   type HeaderValue,
   type LocalEngineConfig,
   type PartnerConfig,
+  type RefresherConfig,
   type Priority,
   type RetryConfig,
   type SftpConfig,

@@ -365,6 +365,19 @@ const partners = z
   }, { when: () => true })
   .describe('The partners data is sent to.');
 
+// ---- refresher ----
+
+const refresher = z
+  .strictObject({
+    storeMaxAgeDays: wholeNumber(1)
+      .default(90)
+      .describe('Days a (cookie, partner) entry stays in the cookie-sync store after its last sync; older entries expire.'),
+    refreshEveryDays: wholeNumber(1)
+      .default(7)
+      .describe('Every known cookie is re-sent at least this often (a rolling share of cookies each day); must be below every partner\'s expiryDays.'),
+  })
+  .describe('The refresher: the cookie-sync store and how often known cookies are re-sent.');
+
 // ---- the whole file ----
 
 /** The schema of a Courier job config file (courier.yaml). */
@@ -372,9 +385,28 @@ export const courierConfigSchema = z
   .strictObject({
     storage: storage.prefault({}),
     engine: engine.prefault({}),
+    refresher: refresher.prefault({}),
     partners,
   })
-  .describe('Courier job config: storage, engine and the partners audience data is delivered to.');
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      // A partner forgets a cookie expiryDays after its last sync: a rolling refresh slower than that lets segments lapse.
+      const every = isObject(value['refresher']) ? value['refresher']['refreshEveryDays'] : undefined;
+      if (typeof every !== 'number' || !Array.isArray(value['partners'])) return;
+      value['partners'].forEach((p: unknown, i) => {
+        // An invalid expiryDays has its own problem already.
+        if (!isObject(p) || !Number.isInteger(p['expiryDays']) || (p['expiryDays'] as number) < 1) return;
+        if ((p['expiryDays'] as number) <= every) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['partners', i, 'expiryDays'],
+            message: `expiryDays ${p['expiryDays']} is not above refresher.refreshEveryDays ${every}: the partner would drop cookies before their refresh; raise expiryDays or lower refreshEveryDays`,
+          });
+        }
+      });
+    }),
+  )
+  .describe('Courier job config: storage, engine, the refresher and the partners audience data is delivered to.');
 
 /** A validated job config with defaults filled and paths resolved (storage root as a URI, files absolute). */
 export type CourierConfig = z.output<typeof courierConfigSchema>;
@@ -384,6 +416,7 @@ export type StorageConfig = CourierConfig['storage'];
 export type EngineConfig = CourierConfig['engine'];
 export type EngineKind = EngineConfig['kind'];
 export type LocalEngineConfig = EngineConfig['local'];
+export type RefresherConfig = CourierConfig['refresher'];
 export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
 export type HadoopEngineConfig = NonNullable<EngineConfig['hadoop']>;
 export type PartnerConfig = CourierConfig['partners'][number];

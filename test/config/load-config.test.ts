@@ -146,6 +146,15 @@ partners:
     expect(problems[0]?.message).toContain('webhdfsUrl, resourceManagerUrl, user');
   });
 
+  it('requires every partner to keep cookies longer than the rolling refresh period', () => {
+    const text = `refresher:\n  refreshEveryDays: 30\n${MINIMAL_YAML}`;
+    const problems = problemsOf(text);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ field: 'partners[0].expiryDays' });
+    expect(problems[0]?.message).toContain('expiryDays 30 is not above refresher.refreshEveryDays 30');
+    expect(() => parseConfig(`refresher:\n  refreshEveryDays: 29\n${MINIMAL_YAML}`, { file: path.join(dir, 'c.yaml'), env: {} })).not.toThrow();
+  });
+
   it('rejects an unsupported storage URI scheme', () => {
     const problems = problemsOf(`storage:\n  root: s3://bucket/data\n${MINIMAL_YAML}`);
     expect(problems).toHaveLength(1);
