@@ -1,4 +1,5 @@
-// Small pure functions the jobs and templates call. No I/O.
+// Small pure functions the jobs and templates call: log line parsing, id normalisation, segment mapping,
+// day arithmetic and expiry, template field formatters. No I/O.
 export { seededRandom, type SeededRandom } from './seeded-random.ts';
 export {
   formatLogTimestamp,
@@ -16,3 +17,8 @@ export {
   type WebappLogRecord,
   type WebappSyncRecord,
 } from './webapp-log-line.ts';
+export { normaliseCookieId, normalisePartnerUserId, requestId, ID_REJECT_REASONS, type IdCheck, type IdRejectReason } from './sync-ids.ts';
+export { mapSegments, segmentChanges, type SegmentMap } from './segment-codes.ts';
+export { DAY_MS, dayStartMs, dayNumber, addDays, expiryTimestamp } from './logical-date.ts';
+export { refreshSlot, isRefreshDue } from './refresh-rota.ts';
+export { formatExpiry, joinList, FieldFormatError, EXPIRY_FORMATS, type ExpiryFormat } from './field-formatters.ts';

@@ -130,7 +130,7 @@ const GARBAGE = /[\u0000-\u0008\u000a-\u001f\u007f\ufffd]/;
 const BASE64URL = new Uint8Array(128);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_') BASE64URL[c.charCodeAt(0)] = 1;
 
-/** True for `-` or 22 base64url characters. */
+/** True for 22 base64url characters (our cookie id; the `-` of a request without cookie is not one). */
 export function isWellFormedCookieId(s: string): boolean {
   if (s.length !== COOKIE_ID_LENGTH) return false;
   for (let i = 0; i < COOKIE_ID_LENGTH; i++) {
