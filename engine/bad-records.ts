@@ -1,6 +1,7 @@
 /**
  * Bad records: a record whose map call (or a key whose combine or reduce call) throws is counted, sampled
- * with its error into the step's quarantine dataset, and dropped. The step fails only when the share of bad
+ * with its error into the step's quarantine dataset, and dropped. Records a mapper rejects (`ctx.reject`,
+ * expected garbage such as a malformed log line) are sampled there too, but never count toward the rate. The step fails only when the share of bad
  * records passes `maxBadRecordRate`, with an error that names the top messages, where the first one was
  * met, and carries the first error (with its real stack) as `cause`.
  */
@@ -10,12 +11,15 @@ import { BadRecordRateError, type BadRecordLocation } from './engine-error.ts';
 /** The schema of a quarantine dataset (one row per sampled bad record). */
 export const QUARANTINE_SCHEMA: RecordSchema = defineSchema({
   step: 'string',
+  /** `map`, `combine` or `reduce` for bad records (error and stack set); `rejected` for `ctx.reject` (reason and detail). */
   phase: 'string',
   input: { type: 'string', nullable: true },
   file: { type: 'string', nullable: true },
   row: { type: 'int64', nullable: true },
-  error: 'string',
-  stack: 'string',
+  error: { type: 'string', nullable: true },
+  stack: { type: 'string', nullable: true },
+  reason: { type: 'string', nullable: true },
+  detail: { type: 'string', nullable: true },
   record_json: 'string',
 });
 
@@ -41,12 +45,26 @@ export interface BadRecordState {
   readonly sample: readonly Row[];
   readonly messages: readonly (readonly [string, number])[];
   readonly first?: { readonly location: BadRecordLocation; readonly error: unknown };
+  readonly rejected: { readonly count: number; readonly sample: readonly Row[] };
+}
+
+/** The state of a log that recorded nothing (a task that failed before it ran). */
+export const EMPTY_BAD_RECORD_STATE: BadRecordState = { count: 0, sample: [], messages: [], rejected: { count: 0, sample: [] } };
+
+/** Where a rejected record was read. */
+export interface RejectLocation {
+  readonly input: string;
+  readonly file: string;
+  readonly row: number;
 }
 
 /** Counts, samples and judges one step's bad records. */
 export class BadRecordLog {
   count = 0;
   readonly sample: Row[] = [];
+  /** Records map calls rejected (`ctx.reject`): sampled like bad records, never judged against the rate. */
+  rejectedCount = 0;
+  readonly rejectedSample: Row[] = [];
   private readonly messages = new Map<string, number>();
   private first: { location: BadRecordLocation; error: unknown } | undefined;
   private readonly allowed: number;
@@ -61,7 +79,7 @@ export class BadRecordLog {
     const message = `${location.phase}: ${errorLine(error)}`;
     this.messages.set(message, (this.messages.get(message) ?? 0) + 1);
     this.first ??= { location, error };
-    if (this.sample.length < (this.options.sampleSize ?? DEFAULT_QUARANTINE_SAMPLE)) {
+    if (this.sample.length < this.sampleSize) {
       this.sample.push({
         step: this.options.step,
         phase: location.phase,
@@ -70,15 +88,46 @@ export class BadRecordLog {
         row: location.row,
         error: errorLine(error),
         stack: errorStack(error),
+        reason: null,
+        detail: null,
         record_json: recordJson(record),
       });
     }
     if (this.count > this.allowed) throw this.failure(this.options.expectedRecordsIn);
   }
 
+  /** Records one rejected record (counted by the caller under counter group `rejected`). */
+  reject(location: RejectLocation, reason: string, detail: string | null, record: unknown): void {
+    this.rejectedCount++;
+    if (this.rejectedSample.length < this.sampleSize) {
+      this.rejectedSample.push({
+        step: this.options.step,
+        phase: 'rejected',
+        input: location.input,
+        file: location.file,
+        row: location.row,
+        error: null,
+        stack: null,
+        reason,
+        detail,
+        record_json: recordJson(record),
+      });
+    }
+  }
+
+  private get sampleSize(): number {
+    return this.options.sampleSize ?? DEFAULT_QUARANTINE_SAMPLE;
+  }
+
   /** The log as plain data, to send from a worker task to the runner (errors survive structured cloning). */
   toState(): BadRecordState {
-    return { count: this.count, sample: this.sample, messages: [...this.messages], ...(this.first ? { first: this.first } : {}) };
+    return {
+      count: this.count,
+      sample: this.sample,
+      messages: [...this.messages],
+      ...(this.first ? { first: this.first } : {}),
+      rejected: { count: this.rejectedCount, sample: this.rejectedSample },
+    };
   }
 
   /**
@@ -86,6 +135,11 @@ export class BadRecordLog {
    * inline run meets); throws BadRecordRateError as soon as the merged count passes the rate, as `add` does.
    */
   merge(state: BadRecordState): void {
+    this.rejectedCount += state.rejected.count;
+    for (const row of state.rejected.sample) {
+      if (this.rejectedSample.length >= this.sampleSize) break;
+      this.rejectedSample.push(row);
+    }
     const rest = new Map(state.messages);
     for (let i = 0; i < state.sample.length; i++) {
       const row = state.sample[i]!;
@@ -94,7 +148,7 @@ export class BadRecordLog {
       this.count++;
       this.messages.set(message, (this.messages.get(message) ?? 0) + 1);
       if (i === 0 && state.first) this.first ??= state.first;
-      if (this.sample.length < (this.options.sampleSize ?? DEFAULT_QUARANTINE_SAMPLE)) this.sample.push(row);
+      if (this.sample.length < this.sampleSize) this.sample.push(row);
       if (this.count > this.allowed) throw this.failure(this.options.expectedRecordsIn);
     }
     if (state.sample.length === 0 && state.first) this.first ??= state.first;

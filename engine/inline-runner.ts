@@ -5,8 +5,6 @@
  * It holds a step's whole map output in memory: use it on small data; the local runner spills.
  */
 import {
-  batchToRows,
-  readDatasetFile,
   rowsToBatch,
   writeDataset,
   type ColumnBatch,
@@ -21,7 +19,7 @@ import { MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { finishStep, startStep, writeQuarantine } from './step-input.ts';
+import { finishStep, inputFileSources, readInputFile, startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the inline runner. */
 export interface InlineRunnerOptions {
@@ -88,18 +86,16 @@ export class InlineRunner implements JobRunner {
       // Map (and combine per batch), partitioning pairs as they come.
       for (const input of inputs) {
         const task = new MapTask(env, def, input.name);
-        for (const file of input.files) {
-          let row = 0;
+        for (const source of inputFileSources(input)) {
           const bytesBefore = bytesIn;
-          for await (const batch of readDatasetFile(file, input.stored, { columns: input.columns, batchRows: this.options.batchRows ?? 8192 })) {
-            const pairs = task.mapRows(batchToRows(input.projected, batch), file.uri, row);
-            row += batch.numRows;
-            recordsIn += batch.numRows;
+          for await (const batch of readInputFile(source, this.options.batchRows ?? 8192)) {
+            const pairs = task.mapRows(batch.rows, source.file.uri, batch.firstRow);
+            recordsIn += batch.rows.length;
             for (const p of pairs) partitions[partitionOf(p.key, shuffle)]!.push(p);
-            bytesIn = bytesBefore + (file.rows > 0 ? (file.bytes * row) / file.rows : 0);
+            bytesIn = bytesBefore + batch.bytesRead;
             progress('map');
           }
-          bytesIn = bytesBefore + file.bytes;
+          bytesIn = bytesBefore + source.file.bytes;
         }
         mapOutputRecords += task.mapOutputRecords;
       }

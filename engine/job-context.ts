@@ -25,6 +25,12 @@ export interface MapContext<K extends Key = Key, V = unknown, P = unknown> exten
   readonly input: string;
   /** Emits one key/value pair to the shuffle; the key and value are copied. */
   emit(key: K, value: V): void;
+  /**
+   * Rejects the record as expected garbage (a malformed log line): counts counter `rejected`/`reason` and
+   * samples the record with its file, row, reason and `detail` into the quarantine, without counting it as a
+   * bad record. Pairs the call emits still go to the shuffle; if the call throws, the reject is dropped with them.
+   */
+  reject(reason: string, detail?: string): void;
 }
 
 /** The context of a combine call: it must emit the key it was given (values of the same type). */
@@ -109,6 +115,8 @@ abstract class Collector<P, T> implements StepContext<P> {
 /** Collects the pairs map calls emit; `out` grows by call, and a failed call's pairs are dropped. */
 export class MapCollector<P = unknown> extends Collector<P, ShufflePair> implements MapContext<Key, unknown, P> {
   input = '';
+  /** The current call's rejects, `[reason, detail]`, kept on commit by the map task (which knows the record's location). */
+  readonly rejects: [reason: string, detail: string | null][] = [];
   private readonly where: string;
 
   constructor(env: TaskEnv<P>) {
@@ -118,6 +126,18 @@ export class MapCollector<P = unknown> extends Collector<P, ShufflePair> impleme
 
   emit(key: Key, value: unknown): void {
     this.out.push({ key: checkKey(key, this.where), value: copyValue(value, this.where) });
+  }
+
+  reject(reason: string, detail?: string): void {
+    if (typeof reason !== 'string' || reason === '') throw new TypeError(`reject(reason, detail?): reason must be a non-empty string, got ${String(reason)}`);
+    if (detail !== undefined && typeof detail !== 'string') throw new TypeError(`reject("${reason}", detail): detail must be a string when given, got ${typeof detail}`);
+    this.count('rejected', reason);
+    this.rejects.push([reason, detail ?? null]);
+  }
+
+  override rollback(): void {
+    super.rollback();
+    this.rejects.length = 0;
   }
 }
 

@@ -5,21 +5,53 @@
  *
  * Jobs are plain data plus functions, written once and run by every runner (inline, local, cluster).
  */
-import type { PartitionSpec, RecordSchema, Row } from '../storage/index.ts';
+import { defineSchema, type PartitionSpec, type RecordSchema, type Row } from '../storage/index.ts';
 import type { CombineContext, MapContext, ReduceContext } from './job-context.ts';
 import type { Key, ShuffleSpec } from './key-order.ts';
 import type { ParamsSchema } from './job-params.ts';
 import { validateJob } from './job-validation.ts';
 
-/** An input read from a dataset. */
-export interface DatasetInput<P = unknown> {
-  /** The dataset: a path relative to the storage root (`logs/dt=2026-11-23`) or a full URI. */
-  readonly dataset: (params: P) => string;
-  /** The fields the step expects (name and type are checked against the dataset's marker). */
+/**
+ * What a dataset function returns: one dataset (path relative to the storage root, or a full URI), several
+ * read as one input (files in list order), or `null` / `[]` for none (only when the input is `optional`).
+ */
+export type DatasetRef = string | readonly string[] | null;
+
+/** Fields every dataset input shares. */
+interface DatasetInputBase<P> {
+  /** The dataset(s): e.g. `(p) => 'logs/dt=' + p.date`, or every day of a month as an array. */
+  readonly dataset: (params: P) => DatasetRef;
+  /** The input may be absent: its dataset function may return `null` or `[]`, and the mapper then sees no records. */
+  readonly optional?: boolean;
+}
+
+/** An input read from Parquet datasets (the default format). */
+export interface ParquetDatasetInput<P = unknown> extends DatasetInputBase<P> {
+  readonly format?: 'parquet';
+  /** The fields the step expects (name and type are checked against each dataset's marker). */
   readonly schema: RecordSchema;
   /** Read only these columns (default: every field of `schema`). */
   readonly columns?: readonly string[];
+  /** Read only these Hive partitions, e.g. `() => ({ partner_id: [42] })` (partition columns of the dataset). */
+  readonly partitions?: (params: P) => Readonly<Record<string, readonly (string | number)[]>>;
 }
+
+/**
+ * An input read from the text files of a `files` dataset, one record `{ line }` per line (`.gz` files
+ * gunzipped); records are located by file and 0-based line number.
+ */
+export interface LinesDatasetInput<P = unknown> extends DatasetInputBase<P> {
+  readonly format: 'lines';
+  readonly schema?: never;
+  readonly columns?: never;
+  readonly partitions?: never;
+}
+
+/** An input read from datasets. */
+export type DatasetInput<P = unknown> = ParquetDatasetInput<P> | LinesDatasetInput<P>;
+
+/** The record schema of a `format: 'lines'` input: `{ line }`, the line without its `\n` or `\r\n`. */
+export const LINE_SCHEMA: RecordSchema = defineSchema({ line: 'string' });
 
 /** An input read from the output of an earlier step of the same job. */
 export interface StepOutputInput {

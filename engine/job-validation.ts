@@ -3,7 +3,7 @@
  * reported here with the job, step and field named.
  */
 import { JobDefinitionError } from './engine-error.ts';
-import type { AnyStep, Job } from './job-definition.ts';
+import { LINE_SCHEMA, type AnyStep, type Job } from './job-definition.ts';
 import type { RecordSchema } from '../storage/index.ts';
 
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -29,7 +29,7 @@ export function validateJob(job: Job<any>): void {
     for (const [name, input] of inputs) {
       const ifail = (msg: string): never => sfail(`input "${name}": ${msg}`);
       if (typeof input !== 'object' || input === null) ifail('must be { dataset, schema } or { step }');
-      const spec = input as { dataset?: unknown; schema?: unknown; step?: unknown; columns?: unknown };
+      const spec = input as { dataset?: unknown; schema?: unknown; step?: unknown; columns?: unknown; format?: unknown; optional?: unknown; partitions?: unknown };
       let schema: RecordSchema;
       if (typeof spec.step === 'string') {
         const from = seen.get(spec.step);
@@ -46,8 +46,17 @@ export function validateJob(job: Job<any>): void {
         schema = from!.output.schema;
       } else {
         if (typeof spec.dataset !== 'function') ifail('dataset must be a function (params) => path or URI, or give { step } to read an earlier step');
-        if (!isSchema(spec.schema)) ifail('schema must be a RecordSchema (defineSchema from storage)');
-        schema = spec.schema as RecordSchema;
+        if (spec.format !== undefined && spec.format !== 'parquet' && spec.format !== 'lines') ifail(`format must be 'parquet' (the default) or 'lines', got ${JSON.stringify(spec.format)}`);
+        if (spec.optional !== undefined && typeof spec.optional !== 'boolean') ifail('optional must be true or false');
+        if (spec.format === 'lines') {
+          if (spec.schema !== undefined) ifail("a lines input has the fixed record schema { line: string }; remove its schema");
+          if (spec.partitions !== undefined) ifail('partition filters apply to Parquet inputs; a lines input reads every file of its datasets');
+          schema = LINE_SCHEMA;
+        } else {
+          if (!isSchema(spec.schema)) ifail("schema must be a RecordSchema (defineSchema from storage); give format: 'lines' to read text lines");
+          if (spec.partitions !== undefined && typeof spec.partitions !== 'function') ifail('partitions must be a function (params) => { column: [values] }');
+          schema = spec.schema as RecordSchema;
+        }
       }
       if (spec.columns !== undefined) {
         if (!Array.isArray(spec.columns) || spec.columns.length === 0) ifail('columns must be a non-empty array of field names');

@@ -27,6 +27,7 @@ import {
   localPath,
   type DatasetMarker,
 } from '../storage/index.ts';
+import { EMPTY_BAD_RECORD_STATE } from './bad-records.ts';
 import { JobError } from './engine-error.ts';
 import type { Job, JobSource } from './job-definition.ts';
 import { resolveShuffle } from './key-order.ts';
@@ -34,7 +35,7 @@ import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, typ
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { finishStep, startStep, writeQuarantine } from './step-input.ts';
+import { finishStep, inputFileSources, startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the local runner. */
 export interface LocalRunnerOptions {
@@ -131,16 +132,13 @@ export class LocalRunner implements JobRunner {
         // Map: one task per input file.
         const mapSpecs: MapTaskSpec[] = [];
         for (const input of inputs) {
-          for (const file of input.files) {
+          for (const source of inputFileSources(input)) {
             mapSpecs.push({
               ...base,
               kind: 'map',
               taskIndex: mapSpecs.length,
               input: input.name,
-              file,
-              stored: input.stored,
-              projected: input.projected,
-              columns: input.columns,
+              source,
               batchRows: this.options.batchRows ?? 8192,
               shuffle,
               spillDir: path.join(spillDir, `map-${String(mapSpecs.length).padStart(5, '0')}`),
@@ -159,7 +157,7 @@ export class LocalRunner implements JobRunner {
           if (!o) continue;
           counters.addAll(o.counters);
           bad.merge(o.bad);
-          if (!o.ok) throw taskError(jobName, def.name, `map task of ${mapSpecs[i]!.file.uri}`, o.error);
+          if (!o.ok) throw taskError(jobName, def.name, `map task of ${mapSpecs[i]!.source.file.uri}`, o.error);
           mapped.push(o as MapOutcome);
         }
         recordsIn = mapped.reduce((s, o) => s + o.recordsIn, 0);
@@ -405,7 +403,7 @@ class WorkerPool {
       if (i >= 0) this.idle.splice(i, 1);
       const task = this.busy.get(worker);
       this.busy.delete(worker);
-      if (task) task.resolve({ ok: false, error, counters: {}, bad: { count: 0, sample: [], messages: [] } });
+      if (task) task.resolve({ ok: false, error, counters: {}, bad: EMPTY_BAD_RECORD_STATE });
       this.pump();
     };
     worker.on('error', lost);

@@ -15,12 +15,9 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import {
-  batchToRows,
-  readDatasetFile,
   rowsToBatch,
   writeDataset,
   type ColumnBatch,
-  type DatasetFile,
   type DatasetMarker,
   type PartitionSpec,
   type RecordSchema,
@@ -33,6 +30,7 @@ import type { Job } from './job-definition.ts';
 import { compareKeys, partitionOf, type ResolvedShuffle } from './key-order.ts';
 import { CombineTask, MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
+import { readInputFile, type InputFileSource } from './step-input.ts';
 
 /** What every task needs to rebuild its step's environment. */
 interface TaskBase {
@@ -49,10 +47,8 @@ export interface MapTaskSpec extends TaskBase {
   readonly kind: 'map';
   readonly taskIndex: number;
   readonly input: string;
-  readonly file: DatasetFile;
-  readonly stored: RecordSchema;
-  readonly projected: RecordSchema;
-  readonly columns: readonly string[];
+  /** The file and how to read it. */
+  readonly source: InputFileSource;
   readonly batchRows: number;
   readonly shuffle: ResolvedShuffle;
   /** Local directory for this task's runs. */
@@ -181,19 +177,19 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
     bufferedBytes = 0;
   };
 
-  let row = 0;
   let recordsIn = 0;
-  const file = spec.file;
-  for await (const batch of readDatasetFile(file, spec.stored, { columns: spec.columns, batchRows: spec.batchRows })) {
-    const pairs = task.mapRows(batchToRows(spec.projected, batch), file.uri, row);
-    row += batch.numRows;
-    recordsIn += batch.numRows;
+  let bytesRead = 0;
+  const file = spec.source.file;
+  for await (const batch of readInputFile(spec.source, spec.batchRows)) {
+    const pairs = task.mapRows(batch.rows, file.uri, batch.firstRow);
+    recordsIn += batch.rows.length;
     for (const pair of pairs) {
       const line = JSON.stringify([pair.key, pair.value]);
       buffers[partitionOf(pair.key, spec.shuffle)]!.push({ pair, line });
       bufferedBytes += line.length * 2 + 96;
     }
-    onProgress({ recordsIn: batch.numRows, bytesIn: file.rows > 0 ? (file.bytes * batch.numRows) / file.rows : 0, recordsOut: 0 });
+    onProgress({ recordsIn: batch.rows.length, bytesIn: batch.bytesRead - bytesRead, recordsOut: 0 });
+    bytesRead = batch.bytesRead;
     if (bufferedBytes > spec.memoryBytes) await writeRuns(true);
   }
   await writeRuns(false);

@@ -3,6 +3,7 @@
  * the tasks the runner sends, one at a time, reporting progress and the outcome.
  */
 import { parentPort } from 'node:worker_threads';
+import { EMPTY_BAD_RECORD_STATE } from './bad-records.ts';
 import { executeTask, type TaskOutcome, type TaskSpec } from './local-tasks.ts';
 import type { Job, JobSource } from './job-definition.ts';
 
@@ -47,7 +48,7 @@ if (port) {
         outcome = await executeTask(await job, req.spec, (p) => port.postMessage({ id: req.id, type: 'progress', ...p } satisfies WorkerReply));
       } catch (error) {
         jobs.delete(key);
-        outcome = { ok: false, error, counters: {}, bad: { count: 0, sample: [], messages: [] } };
+        outcome = { ok: false, error, counters: {}, bad: EMPTY_BAD_RECORD_STATE };
       }
       try {
         port.postMessage({ id: req.id, type: 'done', outcome } satisfies WorkerReply);
@@ -56,7 +57,7 @@ if (port) {
         const err = outcome.ok ? e : outcome.error;
         const plain = err instanceof Error ? new Error(`${err.name}: ${err.message}`) : new Error(String(err));
         if (err instanceof Error && err.stack) plain.stack = err.stack;
-        port.postMessage({ id: req.id, type: 'done', outcome: { ok: false, error: plain, counters: outcome.counters, bad: { count: 0, sample: [], messages: [] } } } satisfies WorkerReply);
+        port.postMessage({ id: req.id, type: 'done', outcome: { ok: false, error: plain, counters: outcome.counters, bad: EMPTY_BAD_RECORD_STATE } } satisfies WorkerReply);
       }
     })();
   });

@@ -43,6 +43,10 @@ export class MapTask<P = unknown> {
         const r = this.mapper(record, ctx);
         if (isThenable(r)) throw new TypeError(`step "${this.env.step}" map.${this.input} returned a Promise; mappers are synchronous`);
         ctx.commit();
+        if (ctx.rejects.length > 0) {
+          for (const [reason, detail] of ctx.rejects) this.env.bad.reject({ input: this.input, file, row: firstRow + i }, reason, detail, record);
+          ctx.rejects.length = 0;
+        }
       } catch (error) {
         ctx.rollback();
         this.env.bad.add({ phase: 'map', input: this.input, file, row: firstRow + i }, error, record);

@@ -6,17 +6,22 @@
 import { randomBytes } from 'node:crypto';
 import { fileSystemFor, isComplete, joinUri, toStorageUri, type PartitionSpec, type RecordSchema } from '../storage/index.ts';
 import { JobError } from './engine-error.ts';
-import { isStepOutputInput, type AnyStep, type Job } from './job-definition.ts';
+import { isStepOutputInput, LINE_SCHEMA, type AnyStep, type Job } from './job-definition.ts';
 import { DEFAULT_MAX_BAD_RECORD_RATE, type RunOptions } from './runner-types.ts';
 
 /** One input of a planned step. */
 export interface PlannedInput {
   readonly name: string;
-  readonly uri: string;
-  /** The fields the step declared (for a step input: that step's output schema). */
+  /** The datasets read as this input, in order (none for an absent optional input). */
+  readonly uris: readonly string[];
+  /** `parquet` datasets, or the text `lines` of a files dataset (and a step's output is Parquet). */
+  readonly format: 'parquet' | 'lines';
+  /** The fields the step declared (for a step input: that step's output schema; for lines: LINE_SCHEMA). */
   readonly schema: RecordSchema;
   /** The columns to read. */
   readonly columns: readonly string[];
+  /** Only these Hive partitions of each dataset (Parquet inputs). */
+  readonly partitions?: Readonly<Record<string, readonly (string | number)[]>>;
   /** Set when the input is an earlier step's output. */
   readonly fromStep?: string;
 }
@@ -67,6 +72,18 @@ export function resolveDatasetUri(storageRoot: string, path: unknown, where: str
   return joinUri(storageRoot, path);
 }
 
+/** Checks what a `partitions` function returned: `{ column: [string or finite number, ...] }`. */
+function checkPartitionFilter(filter: unknown, where: string, job: string, step: string): void {
+  const ok =
+    typeof filter === 'object' &&
+    filter !== null &&
+    !Array.isArray(filter) &&
+    Object.values(filter).every((v) => Array.isArray(v) && v.every((x) => typeof x === 'string' || (typeof x === 'number' && Number.isFinite(x))));
+  if (!ok) {
+    throw new JobError(job, step, `${where}: the partitions function returned ${JSON.stringify(filter)}; return { column: [values] } with string or number values, e.g. { partner_id: [42] }`);
+  }
+}
+
 /** Parses params and resolves a job's URIs; fails before any work if a final output is already complete. */
 export async function planRun<P>(job: Job<P>, rawParams: unknown, options: RunOptions): Promise<RunPlan<P>> {
   let params: P;
@@ -84,22 +101,42 @@ export async function planRun<P>(job: Job<P>, rawParams: unknown, options: RunOp
   const outputs = new Map<string, PlannedStep<P>>();
   const steps: PlannedStep<P>[] = [];
   for (const [index, def] of job.steps.entries()) {
-    const call = (fn: (p: P) => string, where: string): string => {
-      let path: string;
+    const callUser = <T>(fn: (p: P) => T, what: string, where: string): T => {
       try {
-        path = fn(params);
+        return fn(params);
       } catch (e) {
-        throw new JobError(job.name, def.name, `${where}: the dataset function threw: ${(e as Error).message ?? String(e)}`, { cause: e });
+        throw new JobError(job.name, def.name, `${where}: the ${what} function threw: ${(e as Error).message ?? String(e)}`, { cause: e });
       }
-      return resolveDatasetUri(storageRoot, path, where, job.name, def.name);
     };
+    const call = (fn: (p: P) => string, where: string): string => resolveDatasetUri(storageRoot, callUser(fn, 'dataset', where), where, job.name, def.name);
     const inputs: PlannedInput[] = Object.entries(def.inputs).map(([name, spec]) => {
       if (isStepOutputInput(spec)) {
         const from = outputs.get(spec.step)!;
         const schema = from.output.schema;
-        return { name, uri: from.output.uri, schema, columns: spec.columns ?? schema.fields.map((f) => f.name), fromStep: spec.step };
+        return { name, uris: [from.output.uri], format: 'parquet', schema, columns: spec.columns ?? schema.fields.map((f) => f.name), fromStep: spec.step };
       }
-      return { name, uri: call(spec.dataset, `input "${name}"`), schema: spec.schema, columns: spec.columns ?? spec.schema.fields.map((f) => f.name) };
+      const where = `input "${name}"`;
+      const ref = callUser(spec.dataset, 'dataset', where);
+      const paths = ref === null ? [] : Array.isArray(ref) ? (ref as readonly unknown[]) : [ref];
+      if (paths.length === 0 && spec.optional !== true) {
+        throw new JobError(
+          job.name,
+          def.name,
+          `${where}: the dataset function returned ${JSON.stringify(ref)}, but the input is not optional; return a dataset path, or mark the input optional: true if it may be absent`,
+        );
+      }
+      const uris = paths.map((p, i) => resolveDatasetUri(storageRoot, p, paths.length > 1 ? `${where} dataset ${i}` : where, job.name, def.name));
+      if (spec.format === 'lines') return { name, uris, format: 'lines', schema: LINE_SCHEMA, columns: ['line'] };
+      const partitions = spec.partitions ? callUser(spec.partitions, 'partitions', where) : undefined;
+      if (partitions !== undefined) checkPartitionFilter(partitions, where, job.name, def.name);
+      return {
+        name,
+        uris,
+        format: 'parquet',
+        schema: spec.schema,
+        columns: spec.columns ?? spec.schema.fields.map((f) => f.name),
+        ...(partitions !== undefined ? { partitions } : {}),
+      };
     });
     const intermediate = def.output.dataset === undefined;
     const uri = intermediate ? joinUri(workDir, 'steps', def.name) : call(def.output.dataset!, 'output');
@@ -115,7 +152,7 @@ export async function planRun<P>(job: Job<P>, rawParams: unknown, options: RunOp
       if (other.output.uri === uri) throw new JobError(job.name, def.name, `writes ${uri}, as step "${other.definition.name}" does; give each step its own output`);
     }
     for (const input of inputs) {
-      if (input.uri === uri) throw new JobError(job.name, def.name, `input "${input.name}" and the output are both ${uri}; a step cannot overwrite what it reads`);
+      if (input.uris.includes(uri)) throw new JobError(job.name, def.name, `input "${input.name}" and the output are both ${uri}; a step cannot overwrite what it reads`);
     }
     outputs.set(def.name, planned);
     steps.push(planned);

@@ -59,7 +59,7 @@ export interface StepResult {
   readonly intermediate: boolean;
   /** The output's `_SUCCESS` marker. */
   readonly marker: DatasetMarker;
-  /** The quarantine dataset, when the step had bad records. */
+  /** The quarantine dataset, when the step had bad or rejected records. */
   readonly quarantine?: string;
   /** Sorted runs spilled to disk because map output passed the memory cap (runners that spill: local). */
   readonly spilledRuns?: number;

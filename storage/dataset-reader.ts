@@ -41,6 +41,24 @@ export async function datasetFiles(
   const fs = fileSystemFor(uri);
   const marker = await readMarker(fs, uri);
   const schema = markerSchema(marker, uri);
+  return { marker, schema, files: filesOf(uri, marker, schema, options) };
+}
+
+/**
+ * Lists the files of a complete dataset of either kind. A `files` dataset has no schema, so its partition
+ * values stay as the path text (`hour: '05'`); a Parquet dataset's are typed by its schema.
+ */
+export async function listDatasetFiles(
+  uri: string,
+  options: Pick<DatasetReadOptions, 'partitions'> = {},
+): Promise<{ marker: DatasetMarker; schema: RecordSchema | undefined; files: DatasetFile[] }> {
+  const fs = fileSystemFor(uri);
+  const marker = await readMarker(fs, uri);
+  const schema = marker.kind === 'parquet' ? markerSchema(marker, uri) : undefined;
+  return { marker, schema, files: filesOf(uri, marker, schema, options) };
+}
+
+function filesOf(uri: string, marker: DatasetMarker, schema: RecordSchema | undefined, options: Pick<DatasetReadOptions, 'partitions'>): DatasetFile[] {
   const keys = marker.partitionBy ?? [];
   for (const col of Object.keys(options.partitions ?? {})) {
     if (!keys.some((k) => k.column === col)) {
@@ -52,15 +70,24 @@ export async function datasetFiles(
     const fromPath = parsePartitionPath(f.path);
     const partition: Record<string, string | number> = {};
     for (const k of keys) {
-      const type = schema.fields.find((x) => x.name === k.column)!.type;
       const text = fromPath[k.key];
       if (text === undefined) throw new StorageError(joinUri(uri, f.path), `path lacks partition key ${k.key}=`, 'the marker does not match the layout; re-run the stage');
-      partition[k.column] = partitionValueOf(type, text, joinUri(uri, f.path));
+      const type = schema?.fields.find((x) => x.name === k.column)!.type;
+      partition[k.column] = type === undefined ? text : partitionValueOf(type, text, joinUri(uri, f.path));
     }
     const wanted = Object.entries(options.partitions ?? {}).every(([col, vals]) => vals.includes(partition[col]!));
     if (wanted) files.push({ ...f, uri: joinUri(uri, f.path), partition });
   }
-  return { marker, schema, files };
+  return files;
+}
+
+/** Checks a listed file is there with the size its marker recorded (a changed file is an error). */
+export async function checkListedFile(file: DatasetFile): Promise<void> {
+  const st = await fileSystemFor(file.uri).stat(file.uri);
+  if (!st) throw new StorageError(file.uri, 'is listed in the _SUCCESS marker but missing', 'the dataset was damaged after it was written; re-run the stage that writes it');
+  if (st.size !== file.bytes) {
+    throw new StorageError(file.uri, `has ${st.size} bytes, the marker says ${file.bytes}`, 'the file changed after the dataset was written; re-run the stage that writes it');
+  }
 }
 
 /** Reads one data file of a dataset as batches, restoring its partition columns. */
@@ -70,11 +97,7 @@ export async function* readDatasetFile(
   options: Pick<DatasetReadOptions, 'columns' | 'batchRows'> = {},
 ): AsyncGenerator<ColumnBatch> {
   const fs = fileSystemFor(file.uri);
-  const st = await fs.stat(file.uri);
-  if (!st) throw new StorageError(file.uri, 'is listed in the _SUCCESS marker but missing', 'the dataset was damaged after it was written; re-run the stage that writes it');
-  if (st.size !== file.bytes) {
-    throw new StorageError(file.uri, `has ${st.size} bytes, the marker says ${file.bytes}`, 'the file changed after the dataset was written; re-run the stage that writes it');
-  }
+  await checkListedFile(file);
   const wanted: readonly FieldSpec[] = options.columns
     ? options.columns.map((n) => {
         const f = schema.fields.find((x) => x.name === n);

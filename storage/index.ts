@@ -33,5 +33,15 @@ export {
 export { MARKER_NAME, readMarker, isComplete, markerChecksum, type DatasetMarker, type MarkerFile } from './success-marker.ts';
 export { DatasetStaging, type StagingOptions } from './dataset-staging.ts';
 export { writeDataset, type DatasetWriteOptions } from './dataset-writer.ts';
-export { readDataset, readDatasetFile, datasetFiles, markerSchema, type DatasetFile, type DatasetReadOptions } from './dataset-reader.ts';
+export {
+  readDataset,
+  readDatasetFile,
+  datasetFiles,
+  listDatasetFiles,
+  checkListedFile,
+  markerSchema,
+  type DatasetFile,
+  type DatasetReadOptions,
+} from './dataset-reader.ts';
+export { readLineFile, type LineBatch } from './line-file-reader.ts';
 export { listDatasets, type DatasetListing } from './dataset-listing.ts';

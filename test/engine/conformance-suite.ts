@@ -16,6 +16,8 @@ import { badRecordsOverRateCase, badRecordsUnderRateCase } from './conformance/b
 import { partitionedOutputCase } from './conformance/partitioned-output.ts';
 import { runContractCase } from './conformance/run-contract.ts';
 import { shippingRulesCase } from './conformance/shipping-rules.ts';
+import { damagedLineInputsCase, lineInputsCase } from './conformance/line-inputs.ts';
+import { datasetInputsCase } from './conformance/dataset-inputs.ts';
 
 /** Every conformance case, in the order they run. */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
@@ -29,6 +31,9 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   partitionedOutputCase,
   runContractCase,
   shippingRulesCase,
+  lineInputsCase,
+  damagedLineInputsCase,
+  datasetInputsCase,
 ];
 
 /** Registers the conformance cases for a runner; `makeRunner` is called once per case. */

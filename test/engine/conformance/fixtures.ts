@@ -10,6 +10,8 @@ import { expect } from 'vitest';
 import {
   batchToRows,
   datasetFiles,
+  DatasetStaging,
+  fileSystemFor,
   joinUri,
   readDataset,
   rowsToBatch,
@@ -48,6 +50,23 @@ export async function writeInput(
   options: { partitionBy?: readonly PartitionSpec[]; rowsPerFile?: number; overwrite?: boolean } = {},
 ): Promise<DatasetMarker> {
   return writeDataset(joinUri(t.root, relative), schema, [rowsToBatch(schema, rows)], options);
+}
+
+/** One file of a `files` dataset written by `writeFilesInput`. */
+export interface InputTextFile {
+  /** Path inside the dataset, e.g. `hour=00/webapp-a.log.gz`. */
+  readonly path: string;
+  readonly data: string | Uint8Array;
+  /** Lines in the file, as the marker records them. */
+  readonly rows: number;
+}
+
+/** Writes a complete `files` dataset (as the webapp log generator does: staged, `_SUCCESS` kind files, by hour). */
+export async function writeFilesInput(t: TempRoot, relative: string, files: readonly InputTextFile[]): Promise<DatasetMarker> {
+  const uri = joinUri(t.root, relative);
+  const staging = await DatasetStaging.begin(fileSystemFor(uri), uri, { overwrite: true });
+  for (const f of files) await staging.addFile(f.path, f.data, f.rows);
+  return staging.commit({ kind: 'files', partitionBy: [{ column: 'hour', key: 'hour' }] });
 }
 
 /** A row with typed arrays turned into plain arrays, for JSON and deep equality. */

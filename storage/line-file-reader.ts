@@ -1,0 +1,82 @@
+/**
+ * Reads the text files of a `files` dataset (the webapp logs) line by line: a file whose name ends `.gz` is
+ * gunzipped as a stream (never whole in memory), anything else is read as UTF-8. A damaged gzip file fails
+ * naming the file and the line reached, so a cut-off copy is never taken for a short hour of logs.
+ */
+import { pipeline, Transform, type Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip } from 'node:zlib';
+import { checkListedFile, type DatasetFile } from './dataset-reader.ts';
+import { fileSystemFor } from './file-system.ts';
+import { StorageError } from './storage-error.ts';
+
+/** A batch of lines of one file. */
+export interface LineBatch {
+  /** The lines, without their `\n` or `\r\n`. */
+  readonly lines: string[];
+  /** 0-based number of the first line of the batch in its file. */
+  readonly firstLine: number;
+  /** Bytes of the file read so far (compressed bytes for a gzipped file). */
+  readonly bytesRead: number;
+}
+
+/** Reads one listed text file (size checked against its marker) as batches of `batchRows` lines (default 8192). */
+export async function* readLineFile(file: DatasetFile, options: { batchRows?: number } = {}): AsyncGenerator<LineBatch> {
+  const batchRows = Math.max(1, options.batchRows ?? 8192);
+  await checkListedFile(file);
+  const raw = await fileSystemFor(file.uri).openRead(file.uri);
+  const gzipped = file.uri.endsWith('.gz');
+  let bytesRead = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytesRead += chunk.length;
+      done(null, chunk);
+    },
+  });
+  // The callback form returns the last stream and destroys it with the first error, which the loop below rethrows.
+  const text: Readable = gzipped ? pipeline(raw, counter, createGunzip(), () => undefined) : pipeline(raw, counter, () => undefined);
+  const decoder = new StringDecoder('utf8');
+  let tail = '';
+  let lines: string[] = [];
+  let firstLine = 0;
+  let lineNo = 0;
+  try {
+    for await (const chunk of text) {
+      const parts = (tail + decoder.write(chunk as Buffer)).split('\n');
+      tail = parts.pop()!;
+      for (const p of parts) {
+        lines.push(p.endsWith('\r') ? p.slice(0, -1) : p);
+        lineNo++;
+        if (lines.length >= batchRows) {
+          yield { lines, firstLine, bytesRead };
+          firstLine = lineNo;
+          lines = [];
+        }
+      }
+    }
+  } catch (e) {
+    throw gzipError(file.uri, e, lineNo);
+  } finally {
+    text.destroy();
+  }
+  const last = tail + decoder.end();
+  if (last !== '') lines.push(last.endsWith('\r') ? last.slice(0, -1) : last);
+  if (lines.length > 0) yield { lines, firstLine, bytesRead };
+}
+
+/** A StorageError for a failed read: what is wrong with the gzip data, and the last complete line read. */
+function gzipError(uri: string, e: unknown, lines: number): StorageError {
+  if (e instanceof StorageError) return e;
+  const err = e as NodeJS.ErrnoException;
+  const hint = 're-copy the file, or re-run the stage that writes its dataset';
+  if (err.code === 'Z_BUF_ERROR' || /unexpected end of file/.test(err.message ?? '')) {
+    return new StorageError(uri, `gzip data is truncated at line ${lines} (0-based; ${lines} complete lines were read before the stream ended)`, hint, { cause: e });
+  }
+  if (/header/.test(err.message ?? '') && lines === 0) {
+    return new StorageError(uri, `is not gzip data (${err.message}), though its name ends .gz`, hint, { cause: e });
+  }
+  if (err.code?.startsWith('Z_')) {
+    return new StorageError(uri, `gzip data is corrupt at line ${lines} (0-based): ${err.message}`, hint, { cause: e });
+  }
+  return new StorageError(uri, `reading failed at line ${lines} (0-based): ${err.message ?? String(e)}`, undefined, { cause: e });
+}
