@@ -178,7 +178,7 @@ function describe(s: GenerateSummary): string {
     `Generated synthetic input under ${s.out} (seed ${s.seed}) in ${s.seconds.toFixed(1)} s:`,
     `  logs      ${first === last ? first : `${first} .. ${last}`}: ${n(s.lines)} lines in ${n(s.logFiles)} files, ${(s.logBytes / 1e6).toFixed(1)} MB gzipped, ${n(s.linesPerSecond)} lines/s`,
     `            ${n(s.syncLines)} syncs (${pct(s.syncLines)}), ${n(s.malformedLines)} malformed (${pct(s.malformedLines)}), ${n(s.cookiePool)} cookies in the pool`,
-    `  segments  ${last}: ${n(s.segmentRows)} rows in ${n(s.segmentFiles)} file${s.segmentFiles === 1 ? '' : 's'}, ${n(s.piiRows)} with PII columns, ${n(s.segmentPoolRows)} cookies from the log pool`,
+    `  segments  ${first === last ? first : `${first} .. ${last}`}: a snapshot a day, ${n(s.segmentRows)} rows on ${last} (${n(s.segmentFiles)} file${s.segmentFiles === 1 ? '' : 's'} in all), ${n(s.piiRows)} with PII columns, ${n(s.segmentPoolRows)} cookies from the log pool`,
     `  partners  ${s.partnerIds.join(', ')}; hosts ${s.hosts.join(', ')}`,
   ].join('\n');
 }

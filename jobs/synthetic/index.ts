@@ -9,7 +9,13 @@ import { segmentCatalogue, writeSegments, type SegmentCounts } from './generate-
 import { resolvePartnerIds, webappHosts } from './synthetic-ids.ts';
 
 export { MALFORMED_KINDS, type MalformedKind, type LogCounts, DIURNAL_WEIGHTS, cookiePoolSize, logFilePath } from './generate-webapp-logs.ts';
-export { segmentDataSchema, segmentCatalogue, SEGMENT_DATA_NON_PII_COLUMNS, type SegmentCounts } from './generate-segments.ts';
+export {
+  segmentDataSchema,
+  segmentCatalogue,
+  SEGMENT_DAILY_CHANGE_SHARE,
+  SEGMENT_DAILY_NEW_SHARE,
+  type SegmentCounts,
+} from './generate-segments.ts';
 export { resolvePartnerIds, webappHosts, partnerUidStyle, cookieIdOf, PARTNER_UID_STYLES, type PartnerUidStyle } from './synthetic-ids.ts';
 
 /** Largest accepted counts (a guard against typos such as an extra zero-digit run). */
@@ -23,7 +29,7 @@ export interface GenerateOptions {
   out: string;
   /** Log lines in total, over all days, hours and hosts. */
   logs: number;
-  /** Segment rows (one per cookie), written for the last day. */
+  /** Segment rows (one per cookie) of the last day's snapshot; earlier days have slightly fewer (new cookies appear). */
   segments: number;
   /** Number of partners syncing; see `resolvePartnerIds`. */
   partners: number;
@@ -42,7 +48,7 @@ export interface GenerateOptions {
   hosts?: number;
 }
 
-/** Progress of a run: lines of logs, then rows of segments. */
+/** Progress of a run: lines of logs, then rows of segments (over every day's snapshot). */
 export interface GenerateProgress {
   phase: 'logs' | 'segments';
   done: number;
@@ -57,19 +63,23 @@ export interface GenerateSummary {
   partnerIds: number[];
   hosts: string[];
   cookiePool: number;
-  /** Data files written: log files plus Parquet files. */
+  /** Data files written: log files plus Parquet files of every segment snapshot. */
   files: number;
   logFiles: number;
+  /** Parquet files over every day's segment snapshot. */
   segmentFiles: number;
   lines: number;
   syncLines: number;
   otherLines: number;
   malformedLines: number;
   malformedByKind: LogCounts['malformedByKind'];
+  /** Rows of the last day's segment snapshot (the next three too). */
   segmentRows: number;
   piiRows: number;
   /** Segment rows whose cookie is in the log cookie pool. */
   segmentPoolRows: number;
+  /** Rows of each day's segment snapshot. */
+  segmentRowsByDate: Record<string, number>;
   logBytes: number;
   seconds: number;
   linesPerSecond: number;
@@ -155,15 +165,15 @@ async function checkWritable(out: string): Promise<void> {
 }
 
 /** The dataset URIs a run writes. */
-export function outputDatasets(out: string, dates: readonly string[]): { logs: string[]; segments: string } {
+export function outputDatasets(out: string, dates: readonly string[]): { logs: string[]; segments: string[] } {
   return {
     logs: dates.map((d) => joinUri(out, 'logs', `dt=${d}`)),
-    segments: joinUri(out, 'segments', `dt=${dates[dates.length - 1]}`),
+    segments: dates.map((d) => joinUri(out, 'segments', `dt=${d}`)),
   };
 }
 
 /**
- * Generates `days` days of webapp sync logs and the last day's segment data under `out`. Same options (and
+ * Generates `days` days of webapp sync logs and a segment snapshot for each day under `out`. Same options (and
  * seed), same log file bytes and segment rows. Refuses complete outputs unless `force`; each dataset is
  * staged and appears only complete.
  */
@@ -177,7 +187,7 @@ export async function generateSyntheticData(options: GenerateOptions, onProgress
   if (!options.force) {
     const fs = fileSystemFor(out);
     const existing: string[] = [];
-    for (const uri of [...targets.logs, targets.segments]) if (await isComplete(fs, uri)) existing.push(uri);
+    for (const uri of [...targets.logs, ...targets.segments]) if (await isComplete(fs, uri)) existing.push(uri);
     if (existing.length) throw new OutputExistsError(existing);
   }
 
@@ -205,22 +215,31 @@ export async function generateSyntheticData(options: GenerateOptions, onProgress
   const logSeconds = (performance.now() - started) / 1000;
 
   let segRows = 0;
-  onProgress?.({ phase: 'segments', done: 0, total: options.segments });
-  const segments = await writeSegments(targets.segments, run, {
-    rows: options.segments,
-    lastDate: options.date,
-    catalogue: segmentCatalogue(options.configuredSegmentIds ?? []),
-    force,
-    onRows: (n) => {
-      segRows += n;
-      onProgress?.({ phase: 'segments', done: segRows, total: options.segments });
-    },
-  });
+  const segTotal = options.segments * dates.length;
+  onProgress?.({ phase: 'segments', done: 0, total: segTotal });
+  const catalogue = segmentCatalogue(options.configuredSegmentIds ?? []);
+  const snapshots: Awaited<ReturnType<typeof writeSegments>>[] = [];
+  for (let day = 0; day < dates.length; day++) {
+    snapshots.push(
+      await writeSegments(targets.segments[day]!, run, {
+        rows: options.segments,
+        dates,
+        day,
+        catalogue,
+        force,
+        onRows: (n) => {
+          segRows += n;
+          onProgress?.({ phase: 'segments', done: segRows, total: segTotal });
+        },
+      }),
+    );
+  }
   const seconds = (performance.now() - started) / 1000;
   return summarize();
 
   function summarize(): GenerateSummary {
-    const seg: SegmentCounts = segments.counts;
+    const seg: SegmentCounts = snapshots[snapshots.length - 1]!.counts;
+    const segmentFiles = snapshots.reduce((s, x) => s + x.marker.files.length, 0);
     return {
       out,
       seed: options.seed,
@@ -228,9 +247,9 @@ export async function generateSyntheticData(options: GenerateOptions, onProgress
       partnerIds,
       hosts,
       cookiePool: run.poolSize,
-      files: logFiles + segments.marker.files.length,
+      files: logFiles + segmentFiles,
       logFiles,
-      segmentFiles: segments.marker.files.length,
+      segmentFiles,
       lines: counts.lines,
       syncLines: counts.syncLines,
       otherLines: counts.otherLines,
@@ -239,10 +258,11 @@ export async function generateSyntheticData(options: GenerateOptions, onProgress
       segmentRows: seg.rows,
       piiRows: seg.piiRows,
       segmentPoolRows: seg.poolCookies,
+      segmentRowsByDate: Object.fromEntries(dates.map((d, i) => [d, snapshots[i]!.counts.rows])),
       logBytes,
       seconds: round3(seconds),
       linesPerSecond: logSeconds > 0 ? Math.round(counts.lines / logSeconds) : 0,
-      datasets: [...targets.logs, targets.segments],
+      datasets: [...targets.logs, ...targets.segments],
     };
   }
 }

@@ -45,7 +45,7 @@ describe('courier generate', () => {
       seed: 3,
       dates: ['2026-11-22', '2026-11-23'],
       partnerIds: [17, 42], // the shipped example config's partners
-      files: 193,
+      files: 194, // 192 log files, a segment file per day
       logFiles: 192,
       lines: 20_000,
       segmentRows: 500,

@@ -56,9 +56,9 @@ async function readDay(out: string, date: string): Promise<DayLines> {
   return { files };
 }
 
-async function segmentRows(out: string): Promise<Row[]> {
+async function segmentRows(out: string, date = '2026-11-23'): Promise<Row[]> {
   const rows: Row[] = [];
-  for await (const b of readDataset(joinUri(out, 'segments', 'dt=2026-11-23'))) rows.push(...batchToRows(segmentDataSchema, b));
+  for await (const b of readDataset(joinUri(out, 'segments', `dt=${date}`))) rows.push(...batchToRows(segmentDataSchema, b));
   return rows;
 }
 
@@ -85,7 +85,7 @@ describe('generateSyntheticData', () => {
       }
     }
     expect(total).toBe(LINES);
-    expect(summary).toMatchObject({ lines: LINES, logFiles: 192, segmentRows: SEGMENTS, files: 193, partnerIds: [17, 42, 43], dates: DATES });
+    expect(summary).toMatchObject({ lines: LINES, logFiles: 192, segmentRows: SEGMENTS, segmentFiles: 2, files: 194, partnerIds: [17, 42, 43], dates: DATES });
   });
 
   it('writes lines the parser reads back with exactly the counted syncs, others and malformed lines', async () => {
@@ -161,10 +161,11 @@ describe('generateSyntheticData', () => {
     expect(new Set(rows.map((r) => r.cookie_id)).size).toBe(SEGMENTS);
     const segs = new Set(rows.flatMap((r) => [...(r.segment_ids as Int32Array)]));
     for (const id of [1001, 1002, 1003, 1004]) expect(segs.has(id)).toBe(true);
+    // Within the 30 days ending with the first day, or on a later day when the row changed or first appeared.
     const end = Date.UTC(2026, 10, 24);
     for (const r of rows) {
       expect(r.updated_at as number).toBeLessThan(end);
-      expect(r.updated_at as number).toBeGreaterThanOrEqual(end - 30 * 86_400_000);
+      expect(r.updated_at as number).toBeGreaterThanOrEqual(end - 31 * 86_400_000);
     }
     const logCookies = new Set<string>();
     for (const date of DATES) for (const f of (await readDay(outA, date)).files) for (const l of f.lines) {
@@ -175,6 +176,34 @@ describe('generateSyntheticData', () => {
     expect(overlap / SEGMENTS).toBeGreaterThan(0.6);
   });
 
+  it('writes a snapshot for every day with a small churn: some cookies gain or lose segments, some are new', async () => {
+    const [day1, day2] = [await segmentRows(outA, DATES[0]), await segmentRows(outA, DATES[1])];
+    expect(summary.segmentRowsByDate).toEqual({ [DATES[0]!]: day1.length, [DATES[1]!]: day2.length });
+    expect(day2).toHaveLength(SEGMENTS);
+    const before = new Map(day1.map((r) => [r.cookie_id as string, r]));
+    const fresh = day2.filter((r) => !before.has(r.cookie_id as string));
+    // ~2% new cookies a day; every day-1 cookie is still there.
+    expect(fresh.length).toBe(SEGMENTS - day1.length);
+    expect(fresh.length / SEGMENTS).toBeGreaterThan(0.01);
+    expect(fresh.length / SEGMENTS).toBeLessThan(0.03);
+    for (const r of fresh) expect(r.updated_at as number).toBeGreaterThanOrEqual(Date.UTC(2026, 10, 23));
+    let gained = 0;
+    let lost = 0;
+    for (const r of day2) {
+      const old = before.get(r.cookie_id as string);
+      if (!old) continue;
+      const [a, b] = [[...(old.segment_ids as Int32Array)], [...(r.segment_ids as Int32Array)]];
+      if (b.some((x) => !a.includes(x))) gained++;
+      if (a.some((x) => !b.includes(x))) lost++;
+      if (a.join() !== b.join() || old.updated_at !== r.updated_at) expect(r.updated_at as number).toBeGreaterThanOrEqual(Date.UTC(2026, 10, 23));
+      // A cookie keeps its PII from day to day.
+      expect([r.email, r.postal_address]).toEqual([old.email, old.postal_address]);
+    }
+    expect(gained).toBeGreaterThan(0);
+    expect(lost).toBeGreaterThan(0);
+    expect((gained + lost) / day1.length).toBeLessThan(0.05);
+  });
+
   it('is reproducible: same options, byte-identical log files and identical segment rows; another seed differs', async () => {
     const outB = toStorageUri(path.join(dir, 'b'));
     const again = await generateSyntheticData(options(outB));
@@ -183,7 +212,7 @@ describe('generateSyntheticData', () => {
       const [a, b] = [await readDay(outA, date), await readDay(outB, date)];
       expect(b.files.map((f) => [f.path, f.sha256])).toEqual(a.files.map((f) => [f.path, f.sha256]));
     }
-    expect(await segmentRows(outB)).toEqual(await segmentRows(outA));
+    for (const date of DATES) expect(await segmentRows(outB, date)).toEqual(await segmentRows(outA, date));
 
     const outC = toStorageUri(path.join(dir, 'c'));
     await generateSyntheticData(options(outC, { seed: 43, days: 1, logs: 5_000, segments: 100 }));
@@ -195,7 +224,7 @@ describe('generateSyntheticData', () => {
   it('refuses complete outputs without force, naming them; replaces them with force', async () => {
     const err = await generateSyntheticData(options(outA)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OutputExistsError);
-    expect((err as OutputExistsError).datasets).toEqual([...DATES.map((d) => `${outA}/logs/dt=${d}`), `${outA}/segments/dt=2026-11-23`]);
+    expect((err as OutputExistsError).datasets).toEqual([...DATES.map((d) => `${outA}/logs/dt=${d}`), ...DATES.map((d) => `${outA}/segments/dt=${d}`)]);
     expect((err as Error).message).toMatch(/already complete.*--force/);
 
     const before = await readDay(outA, '2026-11-23');
