@@ -1,0 +1,23 @@
+// The queue-bridge room: the brokers (embedded in-process, Redis Streams) and the bridge that feeds them from the store.
+export {
+  BrokerClosedError,
+  type Broker,
+  type DeliveryTag,
+  type EnqueueResult,
+  type LeasedRequest,
+  type QueueStats,
+  type ReceiveOptions,
+} from './broker.ts';
+export {
+  PRIORITY_ORDER,
+  queueName,
+  parseQueueName,
+  requestBatchOf,
+  requestBatchFromColumns,
+  queuedRequestSchema,
+  type Priority,
+  type QueueKey,
+  type RequestBatch,
+  type SyncRequest,
+} from './sync-request.ts';
+export { EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker.ts';
