@@ -1,0 +1,78 @@
+/**
+ * Workflow errors. Each says which workflow (and stage, and period) and what to do. Whether a failed stage is
+ * worth another attempt is decided here too (`isRetryable`), in one place, so the rule is easy to find.
+ */
+import { BadRecordRateError, JobDefinitionError } from '../engine/index.ts';
+
+/** A workflow definition that cannot run: found by `defineWorkflow`, before anything runs. */
+export class WorkflowDefinitionError extends Error {
+  override readonly name = 'WorkflowDefinitionError';
+  constructor(
+    readonly workflow: string,
+    message: string,
+  ) {
+    super(`workflow "${workflow}": ${message}`);
+  }
+}
+
+/** A stage's inputs were still incomplete when the wait ran out; `missing` lists every URI without `_SUCCESS`. */
+export class InputsNotReadyError extends Error {
+  override readonly name = 'InputsNotReadyError';
+  constructor(
+    readonly stage: string,
+    readonly missing: readonly string[],
+    readonly waitedMs: number,
+  ) {
+    super(
+      `stage "${stage}": ${missing.length} input${missing.length === 1 ? '' : 's'} still incomplete (no _SUCCESS marker) after waiting ` +
+        `${formatDuration(waitedMs)}:\n${missing.map((m) => `  ${m}`).join('\n')}\n` +
+        'Produce the missing datasets (or re-run the stage that writes them), or wait longer with --wait.',
+    );
+  }
+}
+
+/** A stage that did not run because a stage it depends on (in this period or the previous one) did not succeed. */
+export class StageBlockedError extends Error {
+  override readonly name = 'StageBlockedError';
+}
+
+/** Thrown by a stage to say that running it again cannot help (bad data, bad settings). */
+export class NonRetryableError extends Error {
+  override readonly name = 'NonRetryableError';
+}
+
+/**
+ * Whether another attempt of a failed stage may succeed. Not retried: errors that the same input and code give
+ * again (too many bad records, a job or workflow definition error, a stage's own NonRetryableError, inputs that
+ * did not arrive within the wait), anything with `retryable: false`, or any of these as a `cause`. Everything
+ * else (storage hiccups, a crashed worker, a full disk that was cleaned) is retried with backoff.
+ */
+export function isRetryable(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 10; depth++) {
+    if (
+      e instanceof BadRecordRateError ||
+      e instanceof JobDefinitionError ||
+      e instanceof WorkflowDefinitionError ||
+      e instanceof NonRetryableError ||
+      e instanceof InputsNotReadyError ||
+      e instanceof StageBlockedError
+    ) {
+      return false;
+    }
+    if (typeof e === 'object' && (e as { retryable?: unknown }).retryable === false) return false;
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return true;
+}
+
+/** `1.5 s`, `2 min 5 s`, `1 h 2 min` for messages and listings. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = Math.round(ms / 100) / 10;
+  if (s < 60) return `${s} s`;
+  const whole = Math.round(ms / 1000);
+  const h = Math.floor(whole / 3600);
+  const min = Math.floor((whole % 3600) / 60);
+  const sec = whole % 60;
+  return h > 0 ? `${h} h ${min} min` : `${min} min ${sec} s`;
+}
