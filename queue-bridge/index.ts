@@ -21,3 +21,4 @@ export {
   type SyncRequest,
 } from './sync-request.ts';
 export { EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker.ts';
+export { RedisBroker, type RedisBrokerOptions } from './redis-broker.ts';
