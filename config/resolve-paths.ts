@@ -28,6 +28,7 @@ export function resolveConfigPaths(config: CourierConfig, configDir: string): Co
       ...(partner.batch && {
         batch: {
           ...partner.batch,
+          ...(partner.batch.target !== undefined && { target: resolveStorageRoot(partner.batch.target, configDir) }),
           sftp: {
             ...partner.batch.sftp,
             ...(partner.batch.sftp.privateKey && { privateKey: file(partner.batch.sftp.privateKey) }),

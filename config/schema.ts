@@ -14,7 +14,7 @@ import {
   urlTemplate,
   wholeNumber,
 } from './field-types.ts';
-import { storageRootProblem } from './storage-uri.ts';
+import { localTargetProblem, storageRootProblem } from './storage-uri.ts';
 import { FILE_NAME_MACROS, HEADER_LINE_MACROS, STREAMING_MACROS } from './template-macros.ts';
 
 export const ENGINE_KINDS = ['local', 'inline', 'dataproc', 'hadoop'] as const;
@@ -196,6 +196,9 @@ const sftp = z
         error: 'expected an OpenSSH SHA256 fingerprint: "SHA256:" then 43 base64 characters (get it with: ssh-keyscan HOST | ssh-keygen -lf -)',
       })
       .describe('Pinned host key fingerprint, OpenSSH form SHA256:<base64>; the connection is refused if it differs.'),
+    maxConnections: wholeNumber(1, 16)
+      .default(2)
+      .describe('SFTP connections open at once to this partner; each uploads one file at a time.'),
   })
   .superRefine(
     ...crossCheck((value, ctx) => {
@@ -288,6 +291,16 @@ const batch = z
   .strictObject({
     sftp,
     remoteDir: text('a directory on the SFTP server').describe('Directory on the SFTP server the files go to.'),
+    target: z
+      .string({ error: 'expected a local directory: file:///absolute/path or a path relative to this file' })
+      .superRefine((value, ctx) => {
+        const problem = localTargetProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional()
+      .describe(
+        'Deliver into this local directory instead of the SFTP server (the demo, a mounted share): file:///abs/path or a path relative to this file; remoteDir is created under it. Absent: the sftp server.',
+      ),
     template,
     schedule: oneOf(['daily', 'monthly']).default('daily').describe('How often a file is produced and sent.'),
   })

@@ -32,6 +32,16 @@ export function storageRootProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** Why `value` is not a usable local delivery target (batch.target), or undefined when it is. */
+export function localTargetProblem(value: string): string | undefined {
+  if (value.trim() === '') return 'expected a local directory: file:///absolute/path or a path relative to this file';
+  const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+  if (scheme === undefined || scheme.length === 1) return undefined;
+  if (scheme !== 'file') return `a delivery target is a local directory, not ${scheme}:; for a remote server use the sftp section and remove target`;
+  if (!value.startsWith('file:///')) return 'file URIs must be absolute with an empty host (file:///srv/outbox); for a path relative to this file write it without "file:"';
+  return undefined;
+}
+
 /** The storage root as a URI: plain paths become file:// URIs resolved against the config file's directory. */
 export function resolveStorageRoot(value: string, configDir: string): string {
   const scheme = SCHEME.exec(value)?.[1];
