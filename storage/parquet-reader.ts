@@ -24,6 +24,9 @@ export interface ParquetReadOptions {
   columns?: readonly string[];
   /** Rows per emitted batch. */
   batchRows?: number;
+  /** Read only rows `fromRow` (default 0) up to but excluding `toRow` (default: the end), in file order. */
+  fromRow?: number;
+  toRow?: number;
 }
 
 function fieldTypeOfDuckDb(sqlType: string): FieldType | undefined {
@@ -250,7 +253,7 @@ export async function* readParquetFile(
     `${fields.flatMap((f) => foldExpressions(f, ordered ? 'ORDER BY file_row_number' : '')).join(', ')} FROM (` +
     `SELECT (file_row_number - ${fromRow}) // ${group} AS g, file_row_number, ${casts.join(', ')} ` +
     `FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) ` +
-    `WHERE file_row_number >= ${fromRow} AND file_row_number < ${fromRow + range}` +
+    `WHERE file_row_number >= ${fromRow} AND file_row_number < ${Math.min(fromRow + range, end)}` +
     `) GROUP BY g ORDER BY g`;
   const literal = await literalParquetPath(file, where);
   const path = literal.path;
@@ -260,25 +263,27 @@ export async function* readParquetFile(
   });
   const conns = [await openConnection(), await openConnection()];
   const interners = fields.map(() => new Interner());
+  const start = Math.max(0, options.fromRow ?? 0);
+  const end = Math.min(total, options.toRow ?? total);
   const query = (k: number, ordered: boolean): Promise<duckdb.Result> =>
-    duckdb.query(conns[k % 2]!.raw, foldSql(k * range, ordered)).catch((e: unknown) => {
+    duckdb.query(conns[k % 2]!.raw, foldSql(start + k * range, ordered)).catch((e: unknown) => {
       throw wrapReadError(where, e);
     });
   try {
-    const ranges = Math.ceil(total / range);
+    const ranges = Math.max(0, Math.ceil((end - start) / range));
     let pending = ranges > 0 ? query(0, false) : undefined;
     for (let k = 0; k < ranges; k++) {
       const result = await pending!;
       pending = k + 1 < ranges ? query(k + 1, false) : undefined;
-      let batches = await foldedBatches(result, fields, interners, k * range, path, where);
+      let batches = await foldedBatches(result, fields, interners, start + k * range, path, where);
       if (!batches) {
         // Unordered aggregates keep scan order within one scan thread, which the row numbers confirm;
         // when they do not, this range is read again with an ordered (slower) aggregate.
-        const retry = await duckdb.query(conns[k % 2]!.raw, foldSql(k * range, true)).catch((e: unknown) => {
+        const retry = await duckdb.query(conns[k % 2]!.raw, foldSql(start + k * range, true)).catch((e: unknown) => {
           throw wrapReadError(where, e);
         });
-        batches = await foldedBatches(retry, fields, interners, k * range, path, where);
-        if (!batches) throw new StorageError(where, `rows from ${k * range} came back out of order`, 'this is a bug in Courier; please report it');
+        batches = await foldedBatches(retry, fields, interners, start + k * range, path, where);
+        if (!batches) throw new StorageError(where, `rows from ${start + k * range} came back out of order`, 'this is a bug in Courier; please report it');
       }
       for (const b of batches) yield b;
     }
