@@ -3,9 +3,9 @@
  * any runner, and sum up what it produced (rows per partner and priority, counters) for the CLI, the demo and
  * the workflow's run history.
  */
-import type { Counters, JobResult, JobRunner, StepProgress } from '../../engine/index.ts';
-import { parsePartitionPath } from '../../storage/index.ts';
-import { latestCompleteBefore, REFRESHER_DATASET_NAMES } from './refresher-datasets.ts';
+import { JobError, type Counters, type JobResult, type JobRunner, type StepProgress } from '../../engine/index.ts';
+import { countParquetRows, datasetFiles, fileSystemFor, isComplete, joinUri, parsePartitionPath, readMarker, toStorageUri } from '../../storage/index.ts';
+import { latestCompleteBefore, REFRESHER_DATASET_NAMES, refresherDatasets } from './refresher-datasets.ts';
 import { refresherJob } from './refresher-job.ts';
 import type { RefresherParamsInput } from './refresher-params.ts';
 
@@ -44,11 +44,19 @@ export interface RefresherSummary {
   counters: Record<string, Counters>;
   /** Quarantine datasets of steps that rejected or dropped records (malformed log lines are sampled there). */
   quarantines: string[];
+  /** The day's store was complete without its requests (left by a failed run) and was rebuilt. */
+  rebuiltLeftoverStore: boolean;
 }
 
 /**
  * Runs the refresher for `options.date`: merges into the latest complete store before that day and compares
  * with the latest complete segment snapshot before it (either may be absent), then summarises the outputs.
+ *
+ * Before anything is written it checks that the day's logs and segment data are complete and that every
+ * segment file is Parquet, so bad input fails the run naming the file with no output marked (the store is
+ * committed by the first step, the segment data read only by the second). A day whose store is complete but
+ * whose requests are not (a run that failed in the second step) is rebuilt without `overwrite`: the store is
+ * a deterministic function of the same inputs.
  */
 export async function runRefresher(runner: JobRunner, options: RefresherRunOptions): Promise<{ result: JobResult; summary: RefresherSummary }> {
   const { storageRoot, overwrite, onProgress, workDir, maxBadRecordRate, ...jobParams } = options;
@@ -56,21 +64,49 @@ export async function runRefresher(runner: JobRunner, options: RefresherRunOptio
     latestCompleteBefore(storageRoot, REFRESHER_DATASET_NAMES.store, options.date),
     latestCompleteBefore(storageRoot, REFRESHER_DATASET_NAMES.segments, options.date),
   ]);
+  const root = toStorageUri(storageRoot);
+  await checkInputs(root, options.date, previousSegmentsDate);
+  const outputs = refresherDatasets(options.date).outputs;
+  const fs = fileSystemFor(root);
+  const rebuiltLeftoverStore =
+    overwrite !== true && (await isComplete(fs, joinUri(root, outputs.store))) && !(await isComplete(fs, joinUri(root, outputs.requests)));
   const result = await runner.run(
     refresherJob,
     { ...jobParams, previousStoreDate, previousSegmentsDate },
     {
       storageRoot,
-      ...(overwrite !== undefined ? { overwrite } : {}),
+      ...(overwrite !== undefined || rebuiltLeftoverStore ? { overwrite: overwrite === true || rebuiltLeftoverStore } : {}),
       ...(onProgress !== undefined ? { onProgress } : {}),
       ...(workDir !== undefined ? { workDir } : {}),
       ...(maxBadRecordRate !== undefined ? { maxBadRecordRate } : {}),
     },
   );
-  return { result, summary: summarise(result, options.date, previousStoreDate, previousSegmentsDate) };
+  return { result, summary: { ...summarise(result, options.date, previousStoreDate, previousSegmentsDate), rebuiltLeftoverStore } };
 }
 
-function summarise(result: JobResult, date: string, previousStoreDate: string | null, previousSegmentsDate: string | null): RefresherSummary {
+/** Fails (JobError naming the dataset or file) unless the day's inputs are complete and the segment files read as Parquet. */
+async function checkInputs(root: string, date: string, previousSegmentsDate: string | null): Promise<void> {
+  const { inputs } = refresherDatasets(date);
+  const fail = (step: string, message: string, cause: unknown): never => {
+    throw new JobError(refresherJob.name, step, message, { cause });
+  };
+  const logs = joinUri(root, inputs.logs);
+  await readMarker(fileSystemFor(logs), logs).catch((e: unknown) => fail('merge-store', `input "logs": ${(e as Error).message}`, e));
+  const snapshots = [joinUri(root, inputs.segments)];
+  if (previousSegmentsDate !== null) snapshots.push(joinUri(root, REFRESHER_DATASET_NAMES.segments, `dt=${previousSegmentsDate}`));
+  for (const uri of snapshots) {
+    const { files } = await datasetFiles(uri).catch((e: unknown) => fail('requests', `input "segments": ${(e as Error).message}`, e));
+    for (const f of files) {
+      // Reading the footer's row count is cheap and fails on anything that is not Parquet.
+      const path = await fileSystemFor(f.uri).localPathFor(f.uri);
+      await countParquetRows(path, f.uri).catch((e: unknown) =>
+        fail('requests', `input "segments": ${f.uri} cannot be read as Parquet (${(e as Error).message}); re-deliver the segment data for that day`, e),
+      );
+    }
+  }
+}
+
+function summarise(result: JobResult, date: string, previousStoreDate: string | null, previousSegmentsDate: string | null): Omit<RefresherSummary, 'rebuiltLeftoverStore'> {
   const store = result.steps.find((s) => s.name === 'merge-store')!;
   const requests = result.steps.find((s) => s.name === 'requests')!;
   const perPartition = new Map<string, RequestPartition>();
