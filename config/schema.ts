@@ -230,19 +230,48 @@ const extraField = z.union(
   { error: 'expected { value: literal } or { expiresAt: { format: epoch-seconds | epoch-millis | iso8601 } }' },
 );
 
+/**
+ * Fields that make no sense in a template's shape: a cookie row lists its codes in `segments` and needs an id; a
+ * segment row has its `segment` code and lists its users by exactly one id (request ids belong to one cookie).
+ */
+function shapeProblems(groupBy: 'cookie' | 'segment', fields: readonly unknown[], ctx: Ctx): void {
+  const misplaced: Record<string, string> =
+    groupBy === 'cookie'
+      ? { segment: '"segment" is a column of groupBy: segment rows; a cookie row lists its codes in "segments"' }
+      : {
+          segments: '"segments" lists one cookie\'s codes, but a groupBy: segment row holds many cookies; use "segment" (the row\'s code)',
+          request_id: '"request_id" belongs to one cookie\'s request, but a groupBy: segment row holds many cookies; remove it',
+        };
+  fields.forEach((name, i) => {
+    if (typeof name === 'string' && misplaced[name]) ctx.addIssue({ code: 'custom', path: ['fields', i], message: misplaced[name] });
+  });
+  const ids = fields.filter((f) => f === 'cookie_id' || f === 'partner_user_id');
+  if (groupBy === 'cookie' && ids.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['fields'], message: 'a row per cookie needs cookie_id or partner_user_id to say whose segments they are; add one' });
+  }
+  if (groupBy === 'segment') {
+    if (!fields.includes('segment')) ctx.addIssue({ code: 'custom', path: ['fields'], message: 'a row per segment needs "segment" (the segment code); add it' });
+    if (ids.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['fields'], message: 'a row per segment lists its users by exactly one of partner_user_id or cookie_id; keep one' });
+    }
+  }
+}
+
 const template = z
   .strictObject({
     groupBy: oneOf(['cookie', 'segment']).default('cookie').describe('One row per cookie (with its segments) or one row per segment (with its users).'),
     fields: z
       .array(oneOf(BATCH_FIELDS), { error: `expected a list of fields from ${BATCH_FIELDS.join(', ')}` })
       .min(1, { error: 'expected at least one field' })
-      .describe('Columns of each row, in order.'),
+      .describe(
+        'Columns of each row, in order. groupBy cookie: cookie_id and/or partner_user_id, segments (codes joined by segmentDelimiter), expires_at, request_id, partner_id. groupBy segment: segment, one of partner_user_id or cookie_id (the members, joined by segmentDelimiter), expires_at (latest of the members), partner_id.',
+      ),
     delimiter: separator('delimiter').default('\t').describe('Column separator.'),
     segmentDelimiter: separator('segment delimiter').default(',').describe('Separator of the values inside a list column (segments).'),
     header: z
       .array(templateString(HEADER_LINE_MACROS, 'a header line'), { error: 'expected a list of header lines' })
       .default([])
-      .describe(`Lines written before the rows; macros: ${HEADER_LINE_MACROS.map((m) => `\${${m}}`).join(', ')}.`),
+      .describe(`Lines written before the rows; macros: ${HEADER_LINE_MACROS.map((m) => `\${${m}}`).join(', ')} (DATE is the period: YYYY-MM-DD daily, YYYY-MM monthly; ROWS the data rows).`),
     extraFields: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected a field name of letters, digits and _' }), extraField)
       .default({})
@@ -267,11 +296,25 @@ const template = z
           }
         }
       }
+      const groupBy = value['groupBy'] ?? 'cookie';
+      // A missing or mistyped groupBy or fields has its own problem already.
+      if ((groupBy === 'cookie' || groupBy === 'segment') && fields.length > 0) shapeProblems(groupBy, fields, ctx);
+      if (isObject(value['extraFields']) && typeof value['delimiter'] === 'string') {
+        for (const [name, spec] of Object.entries(value['extraFields'])) {
+          const literal = isObject(spec) ? spec['value'] : undefined;
+          if (typeof literal === 'string' && (literal.includes(value['delimiter']) || /[\r\n]/.test(literal))) {
+            ctx.addIssue({ code: 'custom', path: ['extraFields', name, 'value'], message: `the literal ${JSON.stringify(literal)} contains the delimiter or a line break, which would split every row; change it` });
+          }
+        }
+      }
       if (typeof value['delimiter'] === 'string' && value['delimiter'] === value['segmentDelimiter']) {
         ctx.addIssue({ code: 'custom', path: ['segmentDelimiter'], message: 'segmentDelimiter equals delimiter, so rows could not be split back; choose another' });
       }
       const pattern = value['fileNamePattern'];
       if (typeof pattern === 'string') {
+        if (pattern.startsWith('_') || pattern.startsWith('.')) {
+          ctx.addIssue({ code: 'custom', path: ['fileNamePattern'], message: 'a file name starting with "_" or "." is hidden from dataset readers; start it with a letter or a macro' });
+        }
         if (pattern.includes('/')) {
           ctx.addIssue({ code: 'custom', path: ['fileNamePattern'], message: 'a file name cannot contain "/"; put directories in batch.remoteDir' });
         }

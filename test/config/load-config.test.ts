@@ -199,7 +199,7 @@ partners:
 
   it('rejects a malformed host key fingerprint', () => {
     const problems = problemsOf(
-      `partners:\n  - id: 1\n    name: a\n    delivery: batch\n    segmentMap: { 1: a }\n    batch:\n      sftp: { host: h, user: u, password: { env: P }, hostKeySha256: "abc" }\n      remoteDir: /in\n      template: { fields: [segments] }\n`,
+      `partners:\n  - id: 1\n    name: a\n    delivery: batch\n    segmentMap: { 1: a }\n    batch:\n      sftp: { host: h, user: u, password: { env: P }, hostKeySha256: "abc" }\n      remoteDir: /in\n      template: { fields: [partner_user_id, segments] }\n`,
       { env: { P: 'x' } },
     );
     expect(problems.map((p) => p.field)).toEqual(['partners[0].batch.sftp.hostKeySha256']);
