@@ -30,6 +30,7 @@ export {
   type LocalEngineConfig,
   type PartnerConfig,
   type RefresherConfig,
+  type QueueConfig,
   type Priority,
   type RetryConfig,
   type SftpConfig,

@@ -434,6 +434,50 @@ const refresher = z
   })
   .describe('The refresher: the cookie-sync store and how often known cookies are re-sent.');
 
+// ---- queue ----
+
+export const BROKER_KINDS = ['embedded', 'redis'] as const;
+
+const queue = z
+  .strictObject({
+    broker: oneOf(BROKER_KINDS)
+      .default('embedded')
+      .describe('embedded: in-process queues, one machine (the default); redis: Redis Streams shared by syncers on several machines.'),
+    redis: z
+      .strictObject({
+        url: uri(['redis', 'rediss'], 'redis://127.0.0.1:6379').describe('The Redis server, redis://host:port[/db] (rediss:// for TLS).'),
+        keyPrefix: text('a key prefix').default('courier:').describe('Prefix of every key Courier writes in Redis.'),
+      })
+      .optional()
+      .describe('The Redis broker; required when broker is redis.'),
+    requestsDataset: text('a dataset name')
+      .default('requests')
+      .describe('Dataset under storage.root holding the data sync requests (dt=<day>/partner=<id>/priority=<p>).'),
+    windowItems: wholeNumber(1)
+      .default(10_000_000)
+      .describe('Items the bridge keeps queued in all (waiting plus in flight), shared among the queues that have work.'),
+    visibilityTimeoutMs: wholeNumber(100)
+      .default(30_000)
+      .describe('A received item not acknowledged within this many ms is delivered again; the same for every process.'),
+    pollMs: wholeNumber(10)
+      .default(200)
+      .describe('How often the bridge looks at queue depths and acknowledgements, in ms.'),
+    checkpointEveryMs: wholeNumber(100)
+      .default(2000)
+      .describe('How often the bridge writes its checkpoint (_bridge/checkpoint.json) when it has progressed, in ms.'),
+    discoverEveryMs: wholeNumber(100)
+      .default(30_000)
+      .describe('How often `courier bridge --watch` looks for new complete request datasets, in ms.'),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      if (value['broker'] === 'redis' && value['redis'] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['redis'], message: 'broker is redis but there is no redis: { url: redis://host:port } section; add it' });
+      }
+    }),
+  )
+  .describe('The queue between the store and the streaming syncers: broker, window, leases, bridge timings.');
+
 // ---- the whole file ----
 
 /** The schema of a Courier job config file (courier.yaml). */
@@ -442,6 +486,7 @@ export const courierConfigSchema = z
     storage: storage.prefault({}),
     engine: engine.prefault({}),
     refresher: refresher.prefault({}),
+    queue: queue.prefault({}),
     partners,
   })
   .superRefine(
@@ -473,6 +518,7 @@ export type EngineConfig = CourierConfig['engine'];
 export type EngineKind = EngineConfig['kind'];
 export type LocalEngineConfig = EngineConfig['local'];
 export type RefresherConfig = CourierConfig['refresher'];
+export type QueueConfig = CourierConfig['queue'];
 export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
 export type HadoopEngineConfig = NonNullable<EngineConfig['hadoop']>;
 export type PartnerConfig = CourierConfig['partners'][number];
