@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { segmentDataSchema } from '../../../jobs/synthetic/index.ts';
 import {
   batchToRows,
@@ -15,8 +16,6 @@ import {
   markerSchema,
   readDataset,
   readMarker,
-  readParquetFile,
-  readParquetSchema,
   writeDataset,
   type Row,
 } from '../../../storage/index.ts';
@@ -110,14 +109,22 @@ export async function filesBelow(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** A file's content as text for scanning: Parquet rows as JSON (all columns), gzip decompressed, anything else as is. */
+/**
+ * A file's content as text for scanning: Parquet rows as JSON (every column, read by DuckDB directly with Hive
+ * partitioning off, so nothing is filtered by a schema), gzip inflated, anything else as is.
+ */
 export async function readableContent(file: string): Promise<string> {
   const bytes = await fs.readFile(file);
   if (bytes.subarray(0, 4).toString('latin1') === 'PAR1') {
-    const schema = await readParquetSchema(file);
-    const parts: string[] = [];
-    for await (const b of readParquetFile(file, schema)) for (const r of batchToRows(schema, b)) parts.push(JSON.stringify(plain(r)));
-    return parts.join('\n');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    try {
+      const reader = await conn.runAndReadAll(`SELECT * FROM read_parquet('${file.replaceAll("'", "''")}', hive_partitioning = false)`);
+      return reader.getRowObjectsJson().map((r) => JSON.stringify(r)).join('\n');
+    } finally {
+      conn.closeSync();
+      db.closeSync();
+    }
   }
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) return gunzipSync(bytes).toString('utf8');
   return bytes.toString('utf8');
