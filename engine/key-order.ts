@@ -64,6 +64,48 @@ export function compareKeys(a: Key, b: Key, parts = Infinity): number {
   return na - nb;
 }
 
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
+const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const NUMBER_TAG = '\u0001';
+const STRING_TAG = '\u0002';
+const END = '\u0000';
+
+/**
+ * A string whose UTF-16 code-unit order (`<`) is `compareKeys` order, so a runner computes it once per pair
+ * and sorts and merges with plain string comparisons. Each part is a tag (numbers `\u0001` before strings
+ * `\u0002`, and the end of a shorter key before either), then a number as its float64 bits made sortable, in
+ * four code units, or a string with `\u0000` and `\u0001` escaped and `\u0000` closing it (so a prefix sorts first).
+ * In memory only: it may hold lone surrogates, so it is never written as UTF-8.
+ */
+export function sortKeyOf(key: Key): string {
+  let out = '';
+  for (let i = 0; i < key.length; i++) {
+    const part = key[i]!;
+    if (typeof part === 'number') {
+      F64[0] = part === 0 ? 0 : part; // -0 equals 0 in compareKeys
+      let hi = U32[HI]!;
+      let lo = U32[1 - HI]!;
+      if (hi & 0x80000000) {
+        hi = ~hi;
+        lo = ~lo;
+      } else {
+        hi ^= 0x80000000;
+      }
+      out += NUMBER_TAG + String.fromCharCode(hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff);
+    } else {
+      const escaped = part.indexOf(END) < 0 && part.indexOf(NUMBER_TAG) < 0 ? part : part.replace(/[\u0000\u0001]/g, (c) => (c === END ? '\u0001\u0001' : '\u0001\u0002'));
+      out += STRING_TAG + escaped + END;
+    }
+  }
+  return out;
+}
+
+/** Compares two sort keys (from `sortKeyOf`): negative, zero or positive, as `compareKeys` on their keys. */
+export function compareSortKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** True when two keys belong to the same reduce call. */
 export function sameGroup(a: Key, b: Key, groupFields: number): boolean {
   return compareKeys(a, b, groupFields) === 0;

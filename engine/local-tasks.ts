@@ -2,10 +2,11 @@
  * The tasks of the local runner, run on a worker thread or (for jobs without a `source`) in the runner's
  * own thread: the same code either way.
  *
- * - A map task reads one input file, maps (and combines per batch) with the shared MapTask, and buffers
- *   its pairs per reducer partition. When the buffer passes its memory share, every partition is sorted
- *   (combined once more, if the step has a combiner) and spilled to disk as a sorted run; at the end what
- *   is left is written as a last run per partition. Runs are JSON lines `[key, value]`.
+ * - A map task reads one input file, maps with the shared MapTask, and buffers its pairs per reducer
+ *   partition with each key's sort key (`sortKeyOf`, computed once). When the buffer passes its memory
+ *   share, every partition is sorted by sort key, combined (if the step has a combiner: one call per run of
+ *   equal keys) and spilled to disk as a sorted run; at the end what is left is written the same way as a
+ *   last run per partition. Runs are JSON lines `[key, value]`.
  * - A reduce task k-way merges its partition's runs (a binary heap; ties go to the earlier run, so equal
  *   keys keep the order an inline run gives them) into the shared ReduceTask and writes its output as a
  *   dataset of its own, which the runner moves into the step's output at commit.
@@ -27,7 +28,7 @@ import { BadRecordLog, type BadRecordState } from './bad-records.ts';
 import { CounterSet, type Counters } from './counters.ts';
 import type { ShufflePair } from './job-context.ts';
 import type { Job } from './job-definition.ts';
-import { compareKeys, partitionOf, type ResolvedShuffle } from './key-order.ts';
+import { partitionOf, sortKeyOf, type ResolvedShuffle } from './key-order.ts';
 import { CombineTask, MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
 import { readInputFile, type InputFileSource } from './step-input.ts';
@@ -140,14 +141,18 @@ export async function executeTask(job: Job, spec: TaskSpec, onProgress: (p: Task
   }
 }
 
+/** One buffered pair: its sort key, and the pair itself (kept only for a combiner) or its run line. */
 interface Buffered {
-  readonly pair: ShufflePair;
-  readonly line: string;
+  readonly sk: string;
+  readonly pair: ShufflePair | null;
+  line: string | null;
 }
 
 async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, onProgress: (p: TaskProgress) => void): Promise<MapOutcome> {
   const def = job.steps[spec.stepIndex]!;
-  const task = new MapTask(env, def, spec.input);
+  // The combiner runs over each sorted run (adjacent equal keys), not per input batch: a batch rarely holds
+  // a key twice, and a sorted run groups without a hash map.
+  const task = new MapTask(env, def, spec.input, { combinePerBatch: false });
   const combiner = def.combine ? new CombineTask(env, def) : undefined;
   const reducers = spec.shuffle.reducers;
   const buffers: Buffered[][] = Array.from({ length: reducers }, () => []);
@@ -159,15 +164,10 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
 
   const writeRuns = async (pressure: boolean): Promise<void> => {
     for (let p = 0; p < reducers; p++) {
-      let items = buffers[p]!;
+      let items = sortItems(buffers[p]!);
       buffers[p] = [];
       if (items.length === 0) continue;
-      if (pressure && combiner) {
-        // Combine the whole run once more: one value per key on disk instead of one per key and batch.
-        items = sortItems(items);
-        items = combiner.combine(items.map((i) => i.pair)).map((pair) => ({ pair, line: JSON.stringify([pair.key, pair.value]) }));
-      }
-      items = sortItems(items);
+      if (combiner) items = combineSorted(combiner, items);
       const file = path.join(spec.spillDir, `t${String(spec.taskIndex).padStart(5, '0')}-p${String(p).padStart(4, '0')}-r${String(runNo).padStart(4, '0')}.jsonl`);
       await writeLines(file, items);
       runs[p]!.push(file);
@@ -184,9 +184,11 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
     const pairs = task.mapRows(batch.rows, file.uri, batch.firstRow);
     recordsIn += batch.rows.length;
     for (const pair of pairs) {
+      const sk = sortKeyOf(pair.key);
       const line = JSON.stringify([pair.key, pair.value]);
-      buffers[partitionOf(pair.key, spec.shuffle)]!.push({ pair, line });
-      bufferedBytes += line.length * 2 + 96;
+      // Without a combiner only the line is kept; with one, the pair (its line is written after combining).
+      buffers[partitionOf(pair.key, spec.shuffle)]!.push(combiner ? { sk, pair, line: null } : { sk, pair: null, line });
+      bufferedBytes += (line.length + sk.length) * 2 + 96;
     }
     onProgress({ recordsIn: batch.rows.length, bytesIn: batch.bytesRead - bytesRead, recordsOut: 0 });
     bytesRead = batch.bytesRead;
@@ -205,9 +207,25 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   };
 }
 
-/** Stable sort by key (equal keys keep their emission order, as in an inline run). */
+/** Stable sort by sort key (equal keys keep their emission order, as in an inline run). */
 function sortItems(items: Buffered[]): Buffered[] {
-  return items.sort((a, b) => compareKeys(a.pair.key, b.pair.key));
+  return items.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
+}
+
+/** Combines a sorted run: one combiner call per run of equal keys; the result stays sorted. */
+function combineSorted(combiner: CombineTask, items: readonly Buffered[]): Buffered[] {
+  const out: Buffered[] = [];
+  let i = 0;
+  while (i < items.length) {
+    const sk = items[i]!.sk;
+    const values: unknown[] = [];
+    let j = i;
+    for (; j < items.length && items[j]!.sk === sk; j++) values.push(items[j]!.pair!.value);
+    combiner.combineGroup(items[i]!.pair!.key, values);
+    for (const pair of combiner.take()) out.push({ sk, pair: null, line: JSON.stringify([pair.key, pair.value]) });
+    i = j;
+  }
+  return out;
 }
 
 async function writeLines(file: string, items: readonly Buffered[]): Promise<void> {
@@ -269,11 +287,9 @@ class RunReader {
 
 /** K-way merge of sorted runs with a binary heap; on equal keys the earlier run comes first. */
 export function* mergeRuns(readers: readonly { next(): ShufflePair | undefined }[]): Generator<ShufflePair> {
-  const heap: { pair: ShufflePair; run: number }[] = [];
-  const less = (a: { pair: ShufflePair; run: number }, b: { pair: ShufflePair; run: number }): boolean => {
-    const c = compareKeys(a.pair.key, b.pair.key);
-    return c < 0 || (c === 0 && a.run < b.run);
-  };
+  // Each pair's sort key is computed once as it is read, so heap comparisons are string comparisons.
+  const heap: { pair: ShufflePair; sk: string; run: number }[] = [];
+  const less = (a: { sk: string; run: number }, b: { sk: string; run: number }): boolean => a.sk < b.sk || (a.sk === b.sk && a.run < b.run);
   const up = (i: number): void => {
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -297,7 +313,7 @@ export function* mergeRuns(readers: readonly { next(): ShufflePair | undefined }
   readers.forEach((reader, run) => {
     const pair = reader.next();
     if (pair) {
-      heap.push({ pair, run });
+      heap.push({ pair, sk: sortKeyOf(pair.key), run });
       up(heap.length - 1);
     }
   });
@@ -306,7 +322,7 @@ export function* mergeRuns(readers: readonly { next(): ShufflePair | undefined }
     yield top.pair;
     const next = readers[top.run]!.next();
     if (next) {
-      heap[0] = { pair: next, run: top.run };
+      heap[0] = { pair: next, sk: sortKeyOf(next.key), run: top.run };
     } else {
       const last = heap.pop()!;
       if (heap.length === 0) break;

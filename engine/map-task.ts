@@ -6,6 +6,7 @@
 import type { Row } from '../storage/index.ts';
 import type { AnyStep } from './job-definition.ts';
 import { CombineCollector, MapCollector, type ShufflePair, type TaskEnv } from './job-context.ts';
+import type { Key } from './key-order.ts';
 import type { BadRecordLog } from './bad-records.ts';
 import { onceIterable } from './once-iterable.ts';
 
@@ -22,18 +23,20 @@ export class MapTask<P = unknown> {
   /** Pairs emitted by map calls, before combining. */
   mapOutputRecords = 0;
 
+  /** `combinePerBatch: false` leaves combining to the caller (the local runner combines each sorted run instead). */
   constructor(
     private readonly env: MapTaskEnv<P>,
     step: AnyStep<P>,
     readonly input: string,
+    options: { combinePerBatch?: boolean } = {},
   ) {
     this.mapper = step.map[input] as (record: Row, ctx: MapCollector<P>) => unknown;
     this.ctx = new MapCollector(env);
     this.ctx.input = input;
-    this.combiner = step.combine ? new CombineTask(env, step) : undefined;
+    this.combiner = step.combine && options.combinePerBatch !== false ? new CombineTask(env, step) : undefined;
   }
 
-  /** Maps rows read from `file` (the first at row index `firstRow`), then combines them; returns the pairs. */
+  /** Maps rows read from `file` (the first at row index `firstRow`), then combines them (unless told not to); returns the pairs. */
   mapRows(rows: readonly Row[], file: string, firstRow: number): ShufflePair[] {
     const ctx = this.ctx;
     for (let i = 0; i < rows.length; i++) {
@@ -80,24 +83,31 @@ export class CombineTask<P = unknown> {
       if (g) g.push(p);
       else groups.set(id, [p]);
     }
+    this.ctx.out = [];
+    for (const group of groups.values()) this.combineGroup(group[0]!.key, group.map((p) => p.value));
+    return this.take();
+  }
+
+  /**
+   * Calls the combiner on one key's values; its pairs collect until `take`. A call that throws is a bad
+   * record of phase combine, and its pairs are dropped.
+   */
+  combineGroup(key: Key, values: readonly unknown[]): void {
     const ctx = this.ctx;
-    ctx.out = [];
-    for (const [id, group] of groups) {
-      const key = group[0]!.key;
-      ctx.begin(key);
-      try {
-        const r = this.combiner(key, onceIterable(group.map((p) => p.value), `step "${this.env.step}" combine`), ctx);
-        if (isThenable(r)) throw new TypeError(`step "${this.env.step}" combine returned a Promise; combiners are synchronous`);
-        ctx.commit();
-      } catch (error) {
-        ctx.rollback();
-        const values = group.map((p) => p.value);
-        this.env.bad.add({ phase: 'combine', input: null, file: null, row: null, key: id }, error, { key, values: values.slice(0, 20), valueCount: values.length });
-      }
+    ctx.begin(key);
+    try {
+      const r = this.combiner(key, onceIterable(values, `step "${this.env.step}" combine`), ctx);
+      if (isThenable(r)) throw new TypeError(`step "${this.env.step}" combine returned a Promise; combiners are synchronous`);
+      ctx.commit();
+    } catch (error) {
+      ctx.rollback();
+      this.env.bad.add({ phase: 'combine', input: null, file: null, row: null, key: JSON.stringify(key) }, error, { key, values: values.slice(0, 20), valueCount: values.length });
     }
-    const out = ctx.out;
-    ctx.out = [];
-    return out;
+  }
+
+  /** Hands over the pairs combined since the last take. */
+  take(): ShufflePair[] {
+    return this.ctx.take();
   }
 }
 

@@ -30,35 +30,12 @@ export class ReduceTask<P = unknown> {
 
   /** Yields, group by group, the records the reducer writes for `sorted` (pairs in key order). */
   *reduceSorted(sorted: Iterable<ShufflePair>): Generator<Row[]> {
-    const it = sorted[Symbol.iterator]();
-    let cur = it.next();
+    const cursor = new PairCursor(sorted[Symbol.iterator]());
     const gf = this.groupFields;
     const where = `step "${this.env.step}" reduce`;
-    while (!cur.done) {
-      const groupKey = cur.value.key;
-      const sample: unknown[] = [];
-      let count = 0;
-      let started = false;
-      let ended = false;
-      const inGroup = (): boolean => !cur.done && compareKeys(cur.value.key, groupKey, gf) === 0;
-      const next = (): IteratorResult<unknown> => {
-        if (ended || !inGroup()) {
-          ended = true;
-          return { done: true, value: undefined };
-        }
-        const v = (cur as IteratorYieldResult<ShufflePair>).value.value;
-        if (sample.length < SAMPLE_VALUES) sample.push(v);
-        count++;
-        cur = it.next();
-        return { done: false, value: v };
-      };
-      const values: Iterable<unknown> = {
-        [Symbol.iterator]() {
-          if (started) throw new TypeError(`${where}: values can be iterated once (they stream from the shuffle); copy them with Array.from(values) for a second pass`);
-          started = true;
-          return { next };
-        },
-      };
+    while (!cursor.done) {
+      const groupKey = cursor.pair.key;
+      const values = new GroupValues(cursor, groupKey, gf, where);
       this.groups++;
       const ctx = this.ctx;
       ctx.begin();
@@ -72,16 +49,71 @@ export class ReduceTask<P = unknown> {
         failed = error;
       }
       // Values the reducer left unread belong to this group all the same.
-      while (next().done === false);
+      while (values.next().done === false);
       if (threw) {
         ctx.rollback();
         const key = JSON.stringify(groupKey);
-        this.env.bad.add({ phase: 'reduce', input: null, file: null, row: null, key }, failed, { key: groupKey, values: sample, valueCount: count });
+        this.env.bad.add({ phase: 'reduce', input: null, file: null, row: null, key }, failed, { key: groupKey, values: values.sample, valueCount: values.count });
       } else {
         ctx.commit();
       }
       const rows = ctx.take();
       if (rows.length > 0) yield rows;
     }
+  }
+}
+
+/** The next unconsumed pair of a sorted stream. */
+class PairCursor {
+  pair!: ShufflePair;
+  done = false;
+
+  constructor(private readonly it: Iterator<ShufflePair>) {
+    this.advance();
+  }
+
+  advance(): void {
+    const r = this.it.next();
+    if (r.done) this.done = true;
+    else this.pair = r.value;
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * The values of one group as a single-pass iterable, pulled from the cursor while keys stay in the group. A
+ * class rather than closures: one is made per group, and closures cost a name definition each under tsx.
+ */
+class GroupValues implements Iterable<unknown>, Iterator<unknown> {
+  readonly sample: unknown[] = [];
+  count = 0;
+  private started = false;
+  private ended = false;
+
+  constructor(
+    private readonly cursor: PairCursor,
+    private readonly groupKey: Key,
+    private readonly groupFields: number,
+    private readonly where: string,
+  ) {}
+
+  [Symbol.iterator](): Iterator<unknown> {
+    if (this.started) throw new TypeError(`${this.where}: values can be iterated once (they stream from the shuffle); copy them with Array.from(values) for a second pass`);
+    this.started = true;
+    return this;
+  }
+
+  next(): IteratorResult<unknown> {
+    const c = this.cursor;
+    if (this.ended || c.done || compareKeys(c.pair.key, this.groupKey, this.groupFields) !== 0) {
+      this.ended = true;
+      return DONE;
+    }
+    const v = c.pair.value;
+    if (this.sample.length < SAMPLE_VALUES) this.sample.push(v);
+    this.count++;
+    c.advance();
+    return { done: false, value: v };
   }
 }

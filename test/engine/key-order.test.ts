@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareKeys, hashKey, partitionOf, resolveShuffle, sameGroup, type Key } from '../../engine/index.ts';
+import { compareKeys, hashKey, partitionOf, resolveShuffle, sameGroup, type Key, type KeyPart } from '../../engine/index.ts';
+import { compareSortKeys, sortKeyOf } from '../../engine/key-order.ts';
+import { seededRandom } from '../../udfs/index.ts';
 
 describe('key order', () => {
   it('sorts numbers numerically, before strings; strings by UTF-16 code units; prefixes first', () => {
@@ -39,5 +41,25 @@ describe('key order', () => {
   it('defaults: group on all parts, partition on the group parts, one reducer', () => {
     expect(resolveShuffle(undefined)).toEqual({ groupFields: Infinity, partitionFields: Infinity, reducers: 1 });
     expect(resolveShuffle({ groupFields: 2 })).toEqual({ groupFields: 2, partitionFields: 2, reducers: 1 });
+  });
+});
+
+describe('sort keys', () => {
+  it('order as compareKeys does: numbers (negative, -0, fractions, huge) before strings, escapes, surrogates, prefixes', () => {
+    const rnd = seededRandom(7);
+    const parts: KeyPart[] = [
+      0, -0, 1, -1, 0.5, -0.5, 1e300, -1e300, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, -Number.MIN_VALUE, 42, 1e-300,
+      '', 'a', 'ab', 'a\u0000', 'a\u0000b', 'a\u0001', 'a\u0002', '\u0000', '\u0001', '\u0002', 'Z', '😀', '｡', '\ud83d', '\ude00', 'é',
+    ];
+    const keys: Key[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const n = rnd.int(4);
+      keys.push(Array.from({ length: n }, () => parts[rnd.int(parts.length)]!));
+    }
+    for (let i = 0; i < 20_000; i++) {
+      const a = keys[rnd.int(keys.length)]!;
+      const b = keys[rnd.int(keys.length)]!;
+      expect(Math.sign(compareSortKeys(sortKeyOf(a), sortKeyOf(b))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Math.sign(compareKeys(a, b)));
+    }
   });
 });
