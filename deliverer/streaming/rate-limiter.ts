@@ -4,16 +4,12 @@
  * order and the count over any window of T seconds stays within burst + rate × T.
  */
 
-/** Time source and timer, injectable so tests count sends without waiting. */
+/** Time source, injectable so tests count sends without waiting. */
 export interface Clock {
   now(): number;
-  sleep(ms: number): Promise<void>;
 }
 
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+const systemClock: Clock = { now: () => performance.now() };
 
 export class RateLimiter {
   private readonly intervalMs: number;
@@ -31,18 +27,12 @@ export class RateLimiter {
     this.toleranceMs = (burst - 1) * this.intervalMs;
   }
 
-  /** Reserves the next slot and returns how long to wait for it (0: send now). */
+  /** Reserves the next slot and returns how long the caller must wait before sending (0: send now). */
   reserve(): number {
     const now = this.clock.now();
     const sendAt = Math.max(now, this.theoreticalArrival - this.toleranceMs);
     this.theoreticalArrival = Math.max(this.theoreticalArrival, sendAt) + this.intervalMs;
     return sendAt - now;
-  }
-
-  /** Resolves when the caller may send. */
-  async take(): Promise<void> {
-    const wait = this.reserve();
-    if (wait > 0) await this.clock.sleep(wait);
   }
 
   /** Holds every send until `ms` from now (a partner's 429 Retry-After concerns all our requests, not one). */

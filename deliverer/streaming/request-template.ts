@@ -11,7 +11,7 @@
  * encoded, a code holding a "," is refused (it could not be split back), as is a line break in a header.
  */
 import type { HeaderSetting, PartnerStreamingSettings } from './streaming-settings.ts';
-import type { SyncRequest } from './sync-request.ts';
+import type { SyncRequest } from '../../queue-bridge/index.ts';
 
 /** Macros of streaming templates (the same names config/ checks). */
 export const REQUEST_MACROS = ['REQUEST_ID', 'PARTNER_ID', 'PARTNER_USER_ID', 'SEGMENTS', 'EXPIRES_AT', 'PRIORITY'] as const;

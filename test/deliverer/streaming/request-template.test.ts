@@ -7,7 +7,7 @@ import {
   type BuiltRequest,
 } from '../../../deliverer/streaming/request-template.ts';
 import type { PartnerStreamingSettings } from '../../../deliverer/streaming/streaming-settings.ts';
-import type { SyncRequest } from '../../../deliverer/streaming/sync-request.ts';
+import type { SyncRequest } from '../../../queue-bridge/index.ts';
 
 // Regenerate with UPDATE_GOLDEN=1 npx vitest run test/deliverer/streaming/request-template.test.ts and review the diff.
 const GOLDEN = new URL('./golden/request-templates.json', import.meta.url);
@@ -32,8 +32,11 @@ const request: SyncRequest = {
   requestId: '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
   partnerId: 17,
   priority: 'high',
+  cookieId: 'ck-1',
   partnerUserId: 'u "x"&y=z/ä',
   segments: ['acme-auto', 'a b', '55012'],
+  removedSegments: [],
+  syncedAt: Date.UTC(2026, 10, 23),
   expiresAt: Date.UTC(2026, 11, 23, 12, 30, 15, 999),
 };
 
