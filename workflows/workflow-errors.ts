@@ -2,7 +2,7 @@
  * Workflow errors. Each says which workflow (and stage, and period) and what to do. Whether a failed stage is
  * worth another attempt is decided here too (`isRetryable`), in one place, so the rule is easy to find.
  */
-import { BadRecordRateError, JobDefinitionError } from '../engine/index.ts';
+import { BadRecordRateError, JobDefinitionError, JobError } from '../engine/index.ts';
 
 /** A workflow definition that cannot run: found by `defineWorkflow`, before anything runs. */
 export class WorkflowDefinitionError extends Error {
@@ -42,12 +42,21 @@ export class NonRetryableError extends Error {
 }
 
 /**
- * Whether another attempt of a failed stage may succeed. Not retried: errors that the same input and code give
- * again (too many bad records, a job or workflow definition error, a stage's own NonRetryableError, inputs that
- * did not arrive within the wait), anything with `retryable: false`, or any of these as a `cause`. Everything
- * else (storage hiccups, a crashed worker, a full disk that was cleaned) is retried with backoff.
+ * Whether another attempt of a failed stage may succeed. Not retried, because the same input and code fail the
+ * same way again:
+ * - too many bad records (BadRecordRateError), a job or workflow definition error, a stage's own
+ *   NonRetryableError, inputs that did not arrive within the wait, a blocked stage, anything with
+ *   `retryable: false`, or any of these as a `cause`;
+ * - a JobError without a cause: the engine's own checks before reading data (bad parameters, missing or
+ *   mistyped inputs, an output in the way);
+ * - a TypeError, RangeError, ReferenceError, SyntaxError or ZodError thrown by the stage itself: bugs and bad
+ *   parameters.
+ * Everything else (storage hiccups, a crashed worker, a full disk that was cleaned, errors the engine wraps as a
+ * JobError's cause) is retried with backoff.
  */
 export function isRetryable(error: unknown): boolean {
+  if (error instanceof JobError && error.cause === undefined) return false;
+  if (error instanceof Error && ['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'ZodError'].includes(error.name)) return false;
   for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 10; depth++) {
     if (
       e instanceof BadRecordRateError ||

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY, defineWorkflow, WorkflowDefinitionError, type StageDefinition } from '../../workflows/index.ts';
+import { JobError } from '../../engine/index.ts';
+import { DEFAULT_RETRY, defineWorkflow, isRetryable, NonRetryableError, WorkflowDefinitionError, type StageDefinition } from '../../workflows/index.ts';
 
 const stage = (name: string, dependsOn: string[] = [], extra: Partial<StageDefinition<unknown>> = {}): StageDefinition<unknown> => ({
   name,
@@ -60,5 +61,17 @@ describe('defineWorkflow', () => {
     expect(() => wf([stage('a')], { schedule: { cron: '30 2 * *', timezone: 'UTC' } })).toThrow(/is not a five-field cron expression/);
     expect(() => wf([stage('a')], { schedule: { cron: '61 2 * * *', timezone: 'UTC' } })).toThrow(/schedule.cron "61 2 \* \* \*" does not parse/);
     expect(wf([stage('a')], { schedule: { cron: '30 2 * * *', timezone: 'Europe/Madrid' } }).schedule).toEqual({ cron: '30 2 * * *', timezone: 'Europe/Madrid' });
+  });
+});
+
+describe('isRetryable', () => {
+  it('retries transient failures and not what fails the same way again', () => {
+    expect(isRetryable(new Error('ECONNRESET'))).toBe(true);
+    expect(isRetryable(new JobError('j', 's', 'map task of file:///x failed: EIO', { cause: new Error('EIO') }))).toBe(true);
+    expect(isRetryable(new JobError('j', 's', 'input "logs": not complete'))).toBe(false);
+    expect(isRetryable(new TypeError('invalid parameters'))).toBe(false);
+    expect(isRetryable(new NonRetryableError('bad config'))).toBe(false);
+    expect(isRetryable(new Error('wrapped', { cause: new NonRetryableError('bad config') }))).toBe(false);
+    expect(isRetryable(Object.assign(new Error('quota'), { retryable: false }))).toBe(false);
   });
 });
