@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inlineRunner, JobError, localRunner, type JobRunner } from '../../../engine/index.ts';
-import { refresherDatasets, runRefresher, type RefresherSummary } from '../../../jobs/refresher/index.ts';
+import { cookieSyncStoreSchema, refresherDatasets, runRefresher, type RefresherSummary } from '../../../jobs/refresher/index.ts';
 import { segmentDataSchema } from '../../../jobs/synthetic/index.ts';
-import { DatasetStaging, fileSystemFor, joinUri, toStorageUri } from '../../../storage/index.ts';
+import { DatasetStaging, fileSystemFor, joinUri, toStorageUri, writeDataset } from '../../../storage/index.ts';
 import { requestId } from '../../../udfs/index.ts';
 import { cookieNamed, pageLine, readRows, syncLine, writeLogDay, writeSegmentDay } from './refresher-fixtures.ts';
 
@@ -287,6 +287,26 @@ describe('refresher store expiry', () => {
     ]);
     // B changed segments but left the store, so nothing goes out for it.
     expect((await readRows(joinUri(root, 'requests', `dt=${later}`))).map((r) => r.cookie_id)).not.toContain(B);
+  });
+});
+
+describe('refresher re-runs', () => {
+  it('rebuilds a store left complete without its requests; refuses a complete day unless overwrite', async () => {
+    const root = toStorageUri(path.join(dir, 'rerun'));
+    await writeLogDay(root, D2, { 'hour=08/webapp-web-01.log.gz': [syncLine('2026-11-23T08:00:00.000Z', A, 17, 'PA')] });
+    await writeSegmentDay(root, D2, [{ cookie_id: A, segment_ids: [1001] }]);
+    // What a run that failed in its second step leaves: the day's store, marked, and no requests.
+    await writeDataset(joinUri(root, 'cookie-sync-store', `dt=${D2}`), cookieSyncStoreSchema, [
+      { numRows: 1, columns: { cookie_id: [B], partner_id: Int32Array.of(17), partner_user_id: ['stale'], first_seen: Float64Array.of(0), last_seen: Float64Array.of(ms('2026-11-23T01:00:00.000Z')) } },
+    ]);
+    const params = { storageRoot: root, date: D2, partners: PARTNERS };
+    const { summary } = await runRefresher(inlineRunner(), params);
+    expect(summary.rebuiltLeftoverStore).toBe(true);
+    expect((await readRows(joinUri(root, 'cookie-sync-store', `dt=${D2}`))).map((r) => r.cookie_id)).toEqual([A]);
+    const again = await runRefresher(inlineRunner(), params).catch((e: unknown) => e);
+    expect((again as Error).message).toMatch(/already complete/);
+    const forced = await runRefresher(inlineRunner(), { ...params, overwrite: true });
+    expect(forced.summary).toMatchObject({ rebuiltLeftoverStore: false, requestRows: 1 });
   });
 });
 
