@@ -117,6 +117,13 @@ describe('batch formatter', () => {
     expect(result.counters['batch']).toMatchObject({ rows: 3, members: 5 });
   });
 
+  it('groupBy segment with the member list first: an empty head survives the Parquet round trip', async () => {
+    await writeRequests(t, DAY, day);
+    const partner = { ...initech, template: { groupBy: 'segment' as const, fields: ['cookie_id' as const, 'segment' as const], compression: 'none' as const, fileNamePattern: 'x.tsv' } };
+    const { text } = await expectConsistentDataset(await run(inline, partner, DAY));
+    expect(text).toBe('a5nBn1EuF_FXMziRFyoWJO,rzhqEqt2G_Luy5kC9riKeg\tS1\nZamKF6ajyszpXpA09A7XAA,rzhqEqt2G_Luy5kC9riKeg\tS2\na5nBn1EuF_FXMziRFyoWJO\tS3,x\n');
+  });
+
   it('custom delimiter, segment delimiter and file name pattern', async () => {
     await writeRequests(t, DAY, day);
     const result = await run(inline, hooli, DAY);
