@@ -36,6 +36,7 @@ export {
   type SftpConfig,
   type StorageConfig,
   type StreamingConfig,
+  type SyncerConfig,
 } from './schema.ts';
 export { describeSecret, isSecretRef, resolveSecret, type SecretRef } from './secrets.ts';
 export { STORAGE_SCHEMES } from './storage-uri.ts';

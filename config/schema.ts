@@ -478,6 +478,37 @@ const queue = z
   )
   .describe('The queue between the store and the streaming syncers: broker, window, leases, bridge timings.');
 
+// ---- syncer ----
+
+const syncer = z
+  .strictObject({
+    workersPerPartner: wholeNumber(1)
+      .default(2)
+      .describe('Receive loops per streaming partner in each syncer process (they share the partner\'s connections and rate limit).'),
+    receiveBatch: wholeNumber(1).default(500).describe('Items taken from the broker in one receive.'),
+    maxHeldPerPartner: wholeNumber(1)
+      .optional()
+      .describe('Items one partner may hold in a process (sending, waiting or between retries). Default: max(4 x concurrency, receiveBatch), capped by what its rate limit sends in a quarter of the visibility timeout.'),
+    idlePollMs: wholeNumber(1).default(500).describe('How long a receive waits for items when its queues are empty, in ms.'),
+    deadLetters: z
+      .strictObject({
+        dataset: text('a dataset name')
+          .default('dead-letters')
+          .describe('Dataset under storage.root for requests given up on (dt=<day>/partner=<id>/flush=<id>), with the last error.'),
+        flushRows: wholeNumber(1).default(1000).describe('Dead letters buffered before they are written.'),
+        flushEveryMs: wholeNumber(10)
+          .default(5000)
+          .describe('Longest a dead letter waits in memory before it is written, in ms; its queue item is acknowledged after.'),
+      })
+      .prefault({})
+      .describe('Where the requests the syncer gives up on are kept.'),
+    metricsPort: wholeNumber(0, 65535)
+      .optional()
+      .describe('Port of the Prometheus /metrics endpoint of `courier sync` (--metrics-port overrides); none when unset.'),
+    metricsHost: text('a host name or IP address').default('127.0.0.1').describe('Address the /metrics endpoint listens on (0.0.0.0: every interface).'),
+  })
+  .describe('The streaming syncer (`courier sync`): workers, receive batches, dead letters, metrics.');
+
 // ---- the whole file ----
 
 /** The schema of a Courier job config file (courier.yaml). */
@@ -487,8 +518,24 @@ export const courierConfigSchema = z
     engine: engine.prefault({}),
     refresher: refresher.prefault({}),
     queue: queue.prefault({}),
+    syncer: syncer.prefault({}),
     partners,
   })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      // A dead letter's queue item is acknowledged only once the letter is written: it must be written within the lease.
+      const lease = isObject(value['queue']) ? value['queue']['visibilityTimeoutMs'] : undefined;
+      const letters = isObject(value['syncer']) && isObject(value['syncer']['deadLetters']) ? value['syncer']['deadLetters'] : undefined;
+      const flushEvery = letters?.['flushEveryMs'];
+      if (typeof lease === 'number' && typeof flushEvery === 'number' && flushEvery * 2 > lease) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['syncer', 'deadLetters', 'flushEveryMs'],
+          message: `flushEveryMs ${flushEvery} is above half of queue.visibilityTimeoutMs ${lease}: dead letters' items would be delivered again before they are written; lower it`,
+        });
+      }
+    }),
+  )
   .superRefine(
     ...crossCheck((value, ctx) => {
       // A partner forgets a cookie expiryDays after its last sync: a rolling refresh slower than that lets segments lapse.
@@ -519,6 +566,7 @@ export type EngineKind = EngineConfig['kind'];
 export type LocalEngineConfig = EngineConfig['local'];
 export type RefresherConfig = CourierConfig['refresher'];
 export type QueueConfig = CourierConfig['queue'];
+export type SyncerConfig = CourierConfig['syncer'];
 export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
 export type HadoopEngineConfig = NonNullable<EngineConfig['hadoop']>;
 export type PartnerConfig = CourierConfig['partners'][number];
