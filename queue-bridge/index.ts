@@ -22,3 +22,13 @@ export {
 } from './sync-request.ts';
 export { EmbeddedBroker, type EmbeddedBrokerOptions } from './embedded-broker.ts';
 export { RedisBroker, type RedisBrokerOptions } from './redis-broker.ts';
+export {
+  runBridge,
+  type BridgeOptions,
+  type BridgeLogger,
+  type BridgeResult,
+  type BridgeSnapshot,
+  type QueueSnapshot,
+} from './queue-bridge.ts';
+export { readCheckpoint, checkpointUri, type BridgeCheckpoint, type DatasetProgress, type FileProgress } from './bridge-checkpoint.ts';
+export { completeRequestDays, openRequestDataset, type RequestDataset, type RequestFile } from './request-datasets.ts';

@@ -1,0 +1,334 @@
+/**
+ * The queue-bridge: streams complete request datasets from the store into the broker, keeping each queue filled
+ * up to its share of a window (10M items in all by default) and refilling as consumers drain it.
+ *
+ * - Oldest dataset first; within a queue, files in marker order, rows in file order.
+ * - Shares: the window divided equally among the queues that still have rows to hand over; `high` queues are
+ *   topped up first, so when the window is short, new syncs get it before refreshes.
+ * - Back-pressure: a queue whose partner is slow or down stays at its share and is not read further; the other
+ *   queues keep their shares.
+ * - Acknowledgements: each enqueued batch is a span of the queue's sequence numbers mapped to a file range; the
+ *   broker's acknowledgement floor moves each file's `acked` mark, which the checkpoint records.
+ */
+import { checkListedFile, fileSystemFor, readParquetFile, type RecordSchema } from '../storage/index.ts';
+import type { Broker, QueueStats } from './broker.ts';
+import { readCheckpoint, writeCheckpoint, type BridgeCheckpoint, type FileProgress } from './bridge-checkpoint.ts';
+import { completeRequestDays, openRequestDataset, type RequestDataset, type RequestFile } from './request-datasets.ts';
+import { queuedRequestSchema, queueName, requestBatchFromColumns, type QueueKey } from './sync-request.ts';
+
+/** The pino-compatible logging the bridge needs. */
+export interface BridgeLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** Options of `runBridge`. */
+export interface BridgeOptions {
+  /** The storage root URI. */
+  root: string;
+  broker: Broker;
+  /** Dataset name under the root. Default `requests`. */
+  requestsDataset?: string;
+  /** Items queued in all (waiting plus in flight). Default 10,000,000. */
+  windowItems?: number;
+  /** How often depths and acknowledgements are looked at, ms. Default 200. */
+  pollMs?: number;
+  /** How often the checkpoint is written when something moved, ms. Default 2000. */
+  checkpointEveryMs?: number;
+  /** Keep running and look for new datasets every `discoverEveryMs` (default 30 s) instead of stopping when all are acknowledged. */
+  watch?: boolean;
+  discoverEveryMs?: number;
+  /** Rows per Parquet read batch (and per enqueue). Default 8192. */
+  readBatchRows?: number;
+  logger?: BridgeLogger;
+  /** Stops the bridge after the current step; the checkpoint is written before `runBridge` returns. */
+  signal?: AbortSignal;
+  /** Called after every step with the current state (progress display, metrics). */
+  onTick?: (snapshot: BridgeSnapshot) => void;
+}
+
+/** One queue as the bridge sees it. */
+export interface QueueSnapshot extends QueueKey {
+  readonly queue: string;
+  readonly share: number;
+  readonly depth: number;
+  readonly inFlight: number;
+  /** Items enqueued by this run. */
+  readonly enqueued: number;
+  /** Rows whose acknowledgement this run recorded in the checkpoint. */
+  readonly acked: number;
+  /** Rows of discovered datasets not yet handed over. */
+  readonly remaining: number;
+}
+
+/** The bridge's state after a step. */
+export interface BridgeSnapshot {
+  readonly windowItems: number;
+  /** Items in the broker's queues (all of them, not only those this run enqueued). */
+  readonly queued: number;
+  readonly queues: readonly QueueSnapshot[];
+  readonly datasets: readonly { id: string; done: boolean }[];
+}
+
+/** What a bridge run did. */
+export interface BridgeResult {
+  /** Datasets fully acknowledged (by this run or before). */
+  readonly done: readonly string[];
+  readonly enqueued: number;
+  readonly acked: number;
+  /** Rows handed over again because a previous run handed them and their acknowledgement was not recorded. */
+  readonly resent: number;
+}
+
+interface FileCursor {
+  readonly req: RequestFile;
+  readonly schema: RecordSchema;
+  readonly progress: FileProgress;
+  checked: boolean;
+}
+
+interface Span {
+  readonly firstSeq: number;
+  readonly count: number;
+  readonly cursor: FileCursor;
+  /** Row of the file the span starts at. */
+  readonly offset: number;
+}
+
+const NOOP_LOGGER: BridgeLogger = { info() {}, warn() {}, debug() {} };
+
+/** One queue's files, read position and spans in the broker. */
+class Feed {
+  readonly name: string;
+  readonly files: FileCursor[] = [];
+  private next = 0;
+  private readonly spans: Span[] = [];
+  private spanHead = 0;
+  enqueued = 0;
+  acked = 0;
+  share = 0;
+
+  constructor(readonly key: QueueKey) {
+    this.name = queueName(key);
+  }
+
+  /** Rows not yet handed over. */
+  remaining(): number {
+    let n = 0;
+    for (let i = this.next; i < this.files.length; i++) n += this.files[i]!.progress.rows - this.files[i]!.progress.handed;
+    return n;
+  }
+
+  /** Moves files' acked marks up to the broker's floor; true when something moved. */
+  advance(floor: number): boolean {
+    let moved = false;
+    while (this.spanHead < this.spans.length) {
+      const s = this.spans[this.spanHead]!;
+      const upTo = Math.min(s.count, floor - s.firstSeq);
+      if (upTo <= 0) break;
+      const mark = s.offset + upTo;
+      if (mark > s.cursor.progress.acked) {
+        this.acked += mark - s.cursor.progress.acked;
+        s.cursor.progress.acked = mark;
+        moved = true;
+      }
+      if (upTo < s.count) break;
+      this.spanHead++;
+    }
+    if (this.spanHead > 1024 && this.spanHead * 2 > this.spans.length) {
+      this.spans.splice(0, this.spanHead);
+      this.spanHead = 0;
+    }
+    return moved;
+  }
+
+  /** Reads up to `want` rows from where this queue stopped and enqueues them; returns how many. */
+  async fill(broker: Broker, want: number, batchRows: number): Promise<number> {
+    let got = 0;
+    while (got < want && this.next < this.files.length) {
+      const cur = this.files[this.next]!;
+      const p = cur.progress;
+      if (p.handed >= p.rows) {
+        this.next++;
+        continue;
+      }
+      const file = cur.req.file;
+      if (!cur.checked) {
+        await checkListedFile(file);
+        cur.checked = true;
+      }
+      const local = await fileSystemFor(file.uri).localPathFor(file.uri);
+      const fileSchema = { fields: cur.schema.fields.filter((f) => !(f.name in file.partition)) };
+      const toRow = Math.min(p.rows, p.handed + (want - got));
+      const columns = queuedRequestSchema.fields.map((f) => f.name);
+      for await (const batch of readParquetFile(local, fileSchema, { columns, batchRows, fromRow: p.handed, toRow }, file.uri)) {
+        const requests = requestBatchFromColumns(batch, file.uri, p.handed);
+        const { firstSeq, count } = await broker.enqueue(this.key, requests);
+        this.spans.push({ firstSeq, count, cursor: cur, offset: p.handed });
+        p.handed += count;
+        got += count;
+        this.enqueued += count;
+      }
+      if (p.handed < toRow) {
+        throw new Error(`${file.uri}: read stopped at row ${p.handed} of ${toRow}; the file has fewer rows than its _SUCCESS marker says`);
+      }
+    }
+    return got;
+  }
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+
+/** High queues first, then by partner id. */
+function feedOrder(a: Feed, b: Feed): number {
+  return (a.key.priority === 'high' ? 0 : 1) - (b.key.priority === 'high' ? 0 : 1) || a.key.partnerId - b.key.partnerId;
+}
+
+/**
+ * Runs the bridge until every discovered dataset is handed over and acknowledged (or, with `watch`, until
+ * `signal` aborts). Resumes from the checkpoint; writes it as it goes and before returning.
+ */
+export async function runBridge(options: BridgeOptions): Promise<BridgeResult> {
+  const { root, broker, signal } = options;
+  const name = options.requestsDataset ?? 'requests';
+  const windowItems = options.windowItems ?? 10_000_000;
+  const pollMs = options.pollMs ?? 200;
+  const checkpointEveryMs = options.checkpointEveryMs ?? 2000;
+  const discoverEveryMs = options.discoverEveryMs ?? 30_000;
+  const batchRows = options.readBatchRows ?? 8192;
+  const log = options.logger ?? NOOP_LOGGER;
+
+  const checkpoint: BridgeCheckpoint = await readCheckpoint(root);
+  const feeds = new Map<string, Feed>();
+  const open = new Map<string, { dataset: RequestDataset; cursors: FileCursor[] }>();
+  const seen = new Set<string>();
+  let resent = 0;
+  let dirty = false;
+
+  const discover = async () => {
+    for (const day of await completeRequestDays(root, name)) {
+      const id = `${name}/${day}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const dataset = await openRequestDataset(root, name, day);
+      let progress = checkpoint.datasets[id];
+      if (progress && progress.checksum !== dataset.checksum) {
+        log.warn({ dataset: id }, 'request dataset was rewritten since the checkpoint: handing it over again from the start');
+        progress = undefined;
+      }
+      if (progress?.done) continue;
+      progress ??= { checksum: dataset.checksum, done: false, files: {} };
+      checkpoint.datasets[id] = progress;
+      dirty = true;
+      const cursors: FileCursor[] = [];
+      for (const req of dataset.files) {
+        const p = (progress.files[req.path] ??= { rows: req.rows, handed: 0, acked: 0 });
+        // Rows handed over but not acknowledged may be lost (embedded broker) or still queued (Redis): send again.
+        resent += p.handed - p.acked;
+        p.handed = p.acked;
+        const cursor: FileCursor = { req, schema: dataset.schema, progress: p, checked: false };
+        cursors.push(cursor);
+        const key = queueName(req.queue);
+        let feed = feeds.get(key);
+        if (!feed) feeds.set(key, (feed = new Feed(req.queue)));
+        feed.files.push(cursor);
+      }
+      open.set(id, { dataset, cursors });
+      log.info({ dataset: id, files: dataset.files.length, rows: dataset.files.reduce((s, f) => s + f.rows, 0) }, 'request dataset discovered');
+    }
+  };
+
+  const finishDatasets = () => {
+    for (const [id, { cursors }] of open) {
+      if (!cursors.every((c) => c.progress.acked === c.progress.rows)) continue;
+      const progress = checkpoint.datasets[id]!;
+      progress.done = true;
+      progress.files = {};
+      open.delete(id);
+      dirty = true;
+      log.info({ dataset: id }, 'request dataset handed over and acknowledged');
+    }
+  };
+
+  await discover();
+  let lastCheckpoint = Date.now();
+  let lastDiscover = Date.now();
+  for (;;) {
+    const stats = new Map<string, QueueStats>((await broker.stats()).map((s) => [s.queue, s]));
+    for (const feed of feeds.values()) {
+      const s = stats.get(feed.name);
+      if (s && feed.advance(s.ackFloor)) dirty = true;
+    }
+    finishDatasets();
+
+    let queued = 0;
+    for (const s of stats.values()) queued += s.depth;
+    const feeding = [...feeds.values()].filter((f) => f.remaining() > 0).sort(feedOrder);
+    const share = Math.max(1, Math.floor(windowItems / Math.max(1, feeding.length)));
+    const minTopUp = Math.max(1, Math.min(Math.ceil(share / 4), 100_000));
+    let available = windowItems - queued;
+    let moved = 0;
+    for (const feed of feeds.values()) feed.share = feeding.includes(feed) ? share : 0;
+    for (const feed of feeding) {
+      if (signal?.aborted || available <= 0) break;
+      const want = Math.min(share - (stats.get(feed.name)?.depth ?? 0), available);
+      if (want < Math.min(minTopUp, feed.remaining())) continue;
+      const n = await feed.fill(broker, want, batchRows);
+      available -= n;
+      moved += n;
+    }
+    if (moved > 0) dirty = true;
+
+    options.onTick?.({
+      windowItems,
+      queued: queued + moved,
+      queues: [...feeds.values()].sort(feedOrder).map((f) => ({
+        ...f.key,
+        queue: f.name,
+        share: f.share,
+        depth: stats.get(f.name)?.depth ?? 0,
+        inFlight: stats.get(f.name)?.inFlight ?? 0,
+        enqueued: f.enqueued,
+        acked: f.acked,
+        remaining: f.remaining(),
+      })),
+      datasets: Object.entries(checkpoint.datasets).map(([id, d]) => ({ id, done: d.done })),
+    });
+
+    const now = Date.now();
+    const finished = open.size === 0 && !options.watch;
+    if (dirty && (finished || signal?.aborted || now - lastCheckpoint >= checkpointEveryMs)) {
+      await writeCheckpoint(root, checkpoint);
+      lastCheckpoint = now;
+      dirty = false;
+    }
+    if (finished || signal?.aborted) break;
+    if (options.watch && now - lastDiscover >= discoverEveryMs) {
+      await discover();
+      lastDiscover = now;
+    }
+    if (moved === 0) await sleep(pollMs, signal);
+  }
+  if (dirty) await writeCheckpoint(root, checkpoint);
+  let enqueued = 0;
+  let acked = 0;
+  for (const f of feeds.values()) {
+    enqueued += f.enqueued;
+    acked += f.acked;
+  }
+  const done = Object.entries(checkpoint.datasets)
+    .filter(([, d]) => d.done)
+    .map(([id]) => id);
+  log.info({ done: done.length, enqueued, acked, resent }, 'bridge stopped');
+  return { done, enqueued, acked, resent };
+}
