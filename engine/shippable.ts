@@ -30,7 +30,50 @@ export function checkKey(key: unknown, where: string): Key {
  * a deep copy; `undefined` object properties are dropped, as JSON would drop them.
  */
 export function copyValue(value: unknown, where: string): unknown {
-  return copy(value, where, 'value', 0);
+  const out = fastCopy(value, 0);
+  // Only a value that breaks a rule takes the slow walk, which names where (a path string per property).
+  return out === UNSHIPPABLE ? copy(value, where, 'value', 0) : out;
+}
+
+const UNSHIPPABLE: unique symbol = Symbol('unshippable');
+
+/** `copy` without paths or messages: the copy, or UNSHIPPABLE when any rule is broken. */
+function fastCopy(v: unknown, depth: number): unknown {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'number':
+      return Number.isFinite(v) ? v : UNSHIPPABLE;
+    case 'object':
+      break;
+    default:
+      return UNSHIPPABLE;
+  }
+  if (v === null) return null;
+  if (depth >= MAX_DEPTH) return UNSHIPPABLE;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i] === undefined ? UNSHIPPABLE : fastCopy(v[i], depth + 1);
+      if (x === UNSHIPPABLE) return UNSHIPPABLE;
+      out[i] = x;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return UNSHIPPABLE;
+  const out: Record<string, unknown> = {};
+  const keys = Object.keys(v);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const x = (v as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    const c = fastCopy(x, depth + 1);
+    if (c === UNSHIPPABLE) return UNSHIPPABLE;
+    out[k] = c;
+  }
+  return out;
 }
 
 function copy(v: unknown, where: string, path: string, depth: number): unknown {
