@@ -32,3 +32,4 @@ export {
 } from './queue-bridge.ts';
 export { readCheckpoint, checkpointUri, type BridgeCheckpoint, type DatasetProgress, type FileProgress } from './bridge-checkpoint.ts';
 export { completeRequestDays, openRequestDataset, type RequestDataset, type RequestFile } from './request-datasets.ts';
+export { BridgeMetrics, serveBridgeMetrics, type MetricsEndpoint } from './bridge-metrics.ts';
