@@ -52,8 +52,19 @@ function unionIds(lists: number[][]): number[] {
   return lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
 }
 
-/** Per-run state a reducer builds once per task from the parsed parameters. */
+// Per-run state built once per task from the parsed parameters, not once per key.
 const planners = new WeakMap<RefresherParams, RequestPlanner>();
+const storeCutoffs = new WeakMap<RefresherParams, { dayStart: number; expireBefore: number }>();
+
+/** Midnight of the run date (new entries start there) and the last_seen before which entries expire. */
+function storeCutoff(p: RefresherParams): { dayStart: number; expireBefore: number } {
+  let c = storeCutoffs.get(p);
+  if (!c) {
+    const dayStart = dayStartMs(p.date);
+    storeCutoffs.set(p, (c = { dayStart, expireBefore: dayStart - p.storeMaxAgeDays * DAY_MS }));
+  }
+  return c;
+}
 
 export const refresherJob = defineJob({
   name: 'refresher',
@@ -107,8 +118,8 @@ export const refresherJob = defineJob({
       combine: (key, values, ctx) => ctx.emit(key, latestOf(values)),
       reduce: (key, values, ctx) => {
         const seen = latestOf(values);
-        const dayStart = dayStartMs(ctx.params.date);
-        if (seen.l < dayStart - ctx.params.storeMaxAgeDays * DAY_MS) {
+        const { dayStart, expireBefore } = storeCutoff(ctx.params);
+        if (seen.l < expireBefore) {
           ctx.count('store', 'expired-entries');
           return;
         }
@@ -149,7 +160,8 @@ export const refresherJob = defineJob({
           else if ('s' in v) today.push(v.s);
           else before.push(v.q);
         }
-        if (today.length > 1 || before.length > 1) ctx.count('segments', 'duplicate-cookie-rows', today.length + before.length - 2);
+        const duplicates = Math.max(0, today.length - 1) + Math.max(0, before.length - 1);
+        if (duplicates > 0) ctx.count('segments', 'duplicate-cookie-rows', duplicates);
         if (entries.length === 0) {
           ctx.count('segments', 'cookies-without-sync');
           return;
@@ -162,7 +174,7 @@ export const refresherJob = defineJob({
           entries,
           today.length ? unionIds(today) : null,
           before.length ? unionIds(before) : null,
-          (_, outcome) => ctx.count('requests', outcome),
+          (outcome) => ctx.count('requests', outcome),
         );
         for (const row of rows) ctx.write(row);
       },

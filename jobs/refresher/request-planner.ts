@@ -64,7 +64,7 @@ export class RequestPlanner {
     entries: readonly StoreEntry[],
     segments: ArrayLike<number> | null,
     previous: ArrayLike<number> | null,
-    outcome: (partnerId: number, o: RequestOutcome) => void,
+    outcome: (o: RequestOutcome) => void,
   ): PlannedRequest[] {
     const out: PlannedRequest[] = [];
     const hasSnapshot = this.params.previousSegmentsDate !== null;
@@ -72,7 +72,7 @@ export class RequestPlanner {
     for (const e of entries) {
       const partner = this.partners.get(e.partnerId);
       if (!partner) {
-        outcome(e.partnerId, 'skipped-unconfigured-partner');
+        outcome('skipped-unconfigured-partner');
         continue;
       }
       const codes = mapSegments(segments ?? [], partner.segmentMap);
@@ -88,7 +88,7 @@ export class RequestPlanner {
         if (changed) kind = 'changed';
         else if ((due ??= isRefreshDue(cookieId, this.params.date, this.params.refreshEveryDays))) kind = 'rota-refresh';
         else {
-          outcome(e.partnerId, 'skipped-unchanged');
+          outcome('skipped-unchanged');
           continue;
         }
         if (partner.deltas) {
@@ -99,10 +99,10 @@ export class RequestPlanner {
         }
       }
       if (send.length === 0 && removed.length === 0) {
-        outcome(e.partnerId, 'skipped-nothing-to-send');
+        outcome('skipped-nothing-to-send');
         continue;
       }
-      outcome(e.partnerId, kind);
+      outcome(kind);
       out.push({
         request_id: requestId(this.params.date, e.partnerId, cookieId),
         partner_id: e.partnerId,

@@ -316,6 +316,20 @@ describe('refresher bad input', () => {
     for (const out of Object.values(refresherDatasets(date).outputs)) expect(await fsys.exists(joinUri(root, out, '_SUCCESS'))).toBe(false);
   }
 
+  it('a cookie listed twice in a snapshot is counted and gets the union of its segments, on any runner', async () => {
+    const root = toStorageUri(path.join(dir, 'duplicates'));
+    await writeLogDay(root, D2, { 'hour=08/webapp-web-01.log.gz': [syncLine('2026-11-23T08:00:00.000Z', A, 17, 'PA')] });
+    await writeSegmentDay(root, D2, [
+      { cookie_id: A, segment_ids: [1003] },
+      { cookie_id: A, segment_ids: [1001] },
+    ]);
+    for (const runner of [inlineRunner(), localRunner({ workers: 2 })]) {
+      const { summary } = await runRefresher(runner, { storageRoot: root, date: D2, partners: PARTNERS, overwrite: true });
+      expect(summary.counters['requests']!['segments']).toEqual({ 'duplicate-cookie-rows': 1 });
+      expect((await readRows(joinUri(root, 'requests', `dt=${D2}`))).map((r) => r.segments)).toEqual([['auto', 'sport']]);
+    }
+  }, 60_000);
+
   it('a log file that is not gzip fails the run naming the file; no output is marked', async () => {
     const root = toStorageUri(path.join(dir, 'not-gzip'));
     await writeLogDay(root, D1, { 'hour=00/webapp-web-01.log.gz': [syncLine('2026-11-22T00:01:00.000Z', A, 17, 'PA')] });

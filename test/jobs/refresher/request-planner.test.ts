@@ -25,7 +25,7 @@ function planner(over: Record<string, unknown> = {}, partner: Record<string, unk
 
 function plan(p: RequestPlanner, cookie: string, entries: StoreEntry[], today: number[] | null, before: number[] | null) {
   const outcomes: RequestOutcome[] = [];
-  const rows = p.plan(cookie, entries, today, before, (_, o) => outcomes.push(o));
+  const rows = p.plan(cookie, entries, today, before, (o) => outcomes.push(o));
   return { rows, outcomes };
 }
 
