@@ -1,0 +1,198 @@
+/**
+ * The SFTP target, on ssh2-sftp-client: plain `put` of a stream (its README warns `fastPut` can corrupt files),
+ * plain SFTP `rename` (fails if the target exists, unlike posix-rename, so nothing is overwritten), the host key
+ * checked against the pinned fingerprint before any credential is sent, and TCP_NODELAY set: the library writes
+ * one request at a time, and Nagle's algorithm against delayed ACKs cut throughput fifty-fold on loopback.
+ */
+import type { Readable } from 'node:stream';
+import SftpClient from 'ssh2-sftp-client';
+import type { Client as SshClient, SFTPWrapper } from 'ssh2';
+import { DeliveryError } from './delivery-error.ts';
+import type { SftpSettings } from './delivery-settings.ts';
+import { hostKeyFingerprint, sameFingerprint } from './host-key.ts';
+import type { RemoteEntry, RemoteSession } from './remote-session.ts';
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02) the server answers with. */
+const SFTP_NO_SUCH_FILE = 2;
+const SFTP_PERMISSION_DENIED = 3;
+/** statvfs@openssh.com flag of a read-only file system. */
+const ST_RDONLY = 1;
+
+interface StatVfs {
+  bavail: number;
+  frsize: number;
+  flag: number;
+}
+
+/** Opens an SFTP session to a partner's server; connection problems are `connection` errors (retried). */
+export async function openSftpSession(partner: string, settings: SftpSettings, connectTimeoutMs: number): Promise<RemoteSession> {
+  const where = `sftp://${settings.user}@${settings.host}:${settings.port}`;
+  let alive = true;
+  const client = new SftpClient(`courier-${partner}`, {
+    error: () => (alive = false),
+    end: () => (alive = false),
+    close: () => (alive = false),
+  });
+  let presented: string | undefined;
+  try {
+    await client.connect({
+      host: settings.host,
+      port: settings.port,
+      username: settings.user,
+      ...(settings.privateKey && { privateKey: settings.privateKey.reveal() }),
+      ...(settings.password && { password: settings.password.reveal() }),
+      readyTimeout: connectTimeoutMs,
+      keepaliveInterval: 10_000,
+      keepaliveCountMax: 3,
+      hostVerifier: (key: Buffer) => {
+        presented = hostKeyFingerprint(key);
+        return sameFingerprint(presented, settings.hostKeySha256);
+      },
+    });
+  } catch (e) {
+    await client.end().catch(() => undefined);
+    throw connectError(partner, where, settings, presented, e);
+  }
+  (client as unknown as { client: SshClient }).client.setNoDelay(true);
+  return new SftpSession(partner, where, client, () => alive);
+}
+
+function connectError(partner: string, where: string, settings: SftpSettings, presented: string | undefined, e: unknown): DeliveryError {
+  const err = e as Error & { level?: string; code?: string };
+  if (presented !== undefined && !sameFingerprint(presented, settings.hostKeySha256)) {
+    return new DeliveryError(
+      'host-key',
+      `partner ${partner}: the SFTP server ${settings.host}:${settings.port} presented host key ${presented}, but the config pins ${settings.hostKeySha256}; ` +
+        'connection refused. If the partner changed its key, confirm the new fingerprint with them (ssh-keyscan -p PORT HOST | ssh-keygen -lf -) and update batch.sftp.hostKeySha256',
+    );
+  }
+  if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
+    return new DeliveryError(
+      'auth',
+      `partner ${partner}: ${where} refused the login of user ${settings.user}; check batch.sftp.user and the privateKey/password source it names`,
+    );
+  }
+  return new DeliveryError('connection', `partner ${partner}: could not connect to ${where}: ${err.message}`, { cause: e });
+}
+
+class SftpSession implements RemoteSession {
+  constructor(
+    private readonly partner: string,
+    readonly where: string,
+    private readonly client: SftpClient,
+    private readonly alive: () => boolean,
+  ) {}
+
+  async list(dir: string): Promise<RemoteEntry[]> {
+    try {
+      const entries = await this.client.list(dir);
+      return entries.map((e) => ({ name: e.name, size: e.size, isDirectory: e.type === 'd' }));
+    } catch (e) {
+      if (isMissing(e)) return [];
+      throw await this.failure(e, `listing ${dir}`, dir);
+    }
+  }
+
+  async stat(path: string): Promise<RemoteEntry | undefined> {
+    try {
+      const st = await this.client.stat(path);
+      return { name: path.slice(path.lastIndexOf('/') + 1), size: st.size, isDirectory: st.isDirectory };
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw await this.failure(e, `stat of ${path}`, path);
+    }
+  }
+
+  async mkdirs(dir: string): Promise<void> {
+    if (await this.stat(dir)) return;
+    try {
+      await this.client.mkdir(dir, true);
+    } catch (e) {
+      throw await this.failure(e, `creating directory ${dir}`, dir);
+    }
+  }
+
+  async put(source: Readable, path: string): Promise<void> {
+    try {
+      await this.client.put(source, path, { writeStreamOptions: { flags: 'w', mode: 0o644 } });
+    } catch (e) {
+      throw await this.failure(e, `writing ${path}`, path);
+    } finally {
+      source.destroy();
+    }
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    try {
+      await this.client.rename(from, to);
+    } catch (e) {
+      throw await this.failure(e, `renaming ${from} to ${to}`, to);
+    }
+  }
+
+  async delete(path: string): Promise<void> {
+    try {
+      await this.client.delete(path, true);
+    } catch (e) {
+      throw await this.failure(e, `deleting ${path}`, path);
+    }
+  }
+
+  async openRead(path: string): Promise<Readable> {
+    if (!this.alive()) throw this.dropped(`reading ${path}`);
+    return this.client.createReadStream(path) as unknown as Readable;
+  }
+
+  async close(): Promise<void> {
+    const ssh = (this.client as unknown as { client: SshClient }).client;
+    // A dead connection's end() may wait forever for a close that already happened.
+    const ended = this.client.end().catch(() => undefined);
+    const timer = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
+    await Promise.race([ended, timer]);
+    ssh.destroy();
+  }
+
+  private dropped(doing: string, cause?: unknown): DeliveryError {
+    return new DeliveryError('connection', `partner ${this.partner}: connection to ${this.where} lost while ${doing}`, { cause });
+  }
+
+  /**
+   * What a failed operation means: a dead connection is retried; a refusal on a live one is the partner's
+   * storage, diagnosed with statvfs@openssh.com where the server has it (OpenSSH answers ENOSPC and EROFS alike
+   * with a bare "Failure").
+   */
+  private async failure(e: unknown, doing: string, path: string): Promise<DeliveryError> {
+    if (e instanceof DeliveryError) return e;
+    if (!this.alive()) return this.dropped(doing, e);
+    const err = e as Error & { code?: unknown };
+    const dir = path.slice(0, Math.max(path.lastIndexOf('/'), 1));
+    const fsInfo = await this.statvfs(dir);
+    let why: string;
+    if (fsInfo && (fsInfo.flag & ST_RDONLY) !== 0) why = `the remote file system of ${dir} is read-only`;
+    else if (fsInfo && fsInfo.bavail * fsInfo.frsize < 1024 * 1024) why = `the remote disk of ${dir} is full (${fsInfo.bavail * fsInfo.frsize} bytes free)`;
+    else if (err.code === SFTP_PERMISSION_DENIED || err.code === 'EACCES') why = `permission denied in ${dir}`;
+    else why = `the server refused it (${err.message.replace(/^[\w>-]+: /, '')})`;
+    return new DeliveryError(
+      'remote-storage',
+      `partner ${this.partner}: ${doing} on ${this.where} failed: ${why}; the file stays pending: ask the partner to free space or fix permissions, then run courier deliver again`,
+      { cause: e },
+    );
+  }
+
+  private statvfs(path: string): Promise<StatVfs | undefined> {
+    const sftp = (this.client as unknown as { sftp?: SFTPWrapper }).sftp;
+    if (!sftp) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      try {
+        sftp.ext_openssh_statvfs(path, (err: Error | undefined, info: StatVfs) => resolve(err ? undefined : info));
+      } catch {
+        resolve(undefined); // the server lacks the extension
+      }
+    });
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === SFTP_NO_SUCH_FILE || code === 'ENOENT';
+}
