@@ -50,7 +50,7 @@ interface Pending {
 export class DeadLetterStore {
   private pending: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> = Promise.resolve();
+  private running: Promise<void> | undefined;
   private closing = false;
   private flushes = 0;
   /** Letters written so far. */
@@ -70,20 +70,33 @@ export class DeadLetterStore {
     });
   }
 
-  /** Writes what is buffered now; resolves after every earlier flush, too. */
+  /**
+   * Writes what is buffered, and keeps writing while letters arrive during a write: under load the batches grow
+   * with the write time instead of queueing one small dataset per timer tick.
+   */
   flush(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length > 0) this.writing = this.writing.then(() => this.write(batch));
-    return this.writing;
+    this.running ??= this.drain().finally(() => {
+      this.running = undefined;
+      // Letters added between the last look and here.
+      if (this.pending.length > 0) void this.flush();
+    });
+    return this.running;
   }
 
   /** Flushes now, and from here on writes every letter as soon as it arrives (the process is stopping). */
   close(): Promise<void> {
     this.closing = true;
     return this.flush();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      await this.write(batch);
+    }
   }
 
   private async write(batch: Pending[]): Promise<void> {
@@ -100,7 +113,11 @@ export class DeadLetterStore {
       try {
         await writeDataset(uri, deadLetterSchema, [rowsToBatch(deadLetterSchema, group.map((p) => row(p.letter)))]);
         this.written += group.length;
-        this.logger.info({ uri, letters: group.length }, 'dead letters written');
+        const sample = group[0]!.letter;
+        this.logger.info(
+          { uri, letters: group.length, sampleRequestId: sample.request.requestId, sampleError: sample.lastError },
+          'dead letters written',
+        );
         for (const p of group) p.resolve();
       } catch (e) {
         const error = new Error(`could not write ${group.length} dead letters to ${uri}: ${(e as Error).message}`, { cause: e });

@@ -249,10 +249,9 @@ export class PartnerLane {
 
   private async giveUp(item: LeasedRequest, attempts: number, last: Attempt): Promise<void> {
     const { request } = item;
-    this.log.warn(
-      { requestId: request.requestId, attempts, status: last.status, error: last.error },
-      'giving up on a request: written as a dead letter',
-    );
+    // One line per letter only at debug: a partner refusing everything would flood the log. The store logs each
+    // write with a sample, and the partner-failing warning says the rest.
+    this.log.debug({ requestId: request.requestId, attempts, status: last.status, error: last.error }, 'giving up on a request: dead letter');
     try {
       await this.deps.deadLetters.add({
         request,
