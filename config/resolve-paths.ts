@@ -5,7 +5,7 @@ import type { CourierConfig, HeaderValue } from './schema.ts';
 import { type SecretRef, secretFilePath } from './secrets.ts';
 import { resolveStorageRoot } from './storage-uri.ts';
 
-/** A copy of `config` with the storage root as a URI and spill directory and secret files as absolute paths. */
+/** A copy of `config` with the storage root as a URI and spill directory, listener log directory and secret files as absolute paths. */
 export function resolveConfigPaths(config: CourierConfig, configDir: string): CourierConfig {
   const file = <T extends SecretRef | HeaderValue>(ref: T): T =>
     typeof ref === 'object' && 'file' in ref ? ({ file: secretFilePath(ref.file, configDir) } as T) : ref;
@@ -17,6 +17,7 @@ export function resolveConfigPaths(config: CourierConfig, configDir: string): Co
       ...config.engine,
       local: { ...config.engine.local, ...(spillDir === undefined ? {} : { spillDir: path.resolve(configDir, spillDir) }) },
     },
+    ...(config.listener && { listener: { ...config.listener, logDir: path.resolve(configDir, config.listener.logDir) } }),
     partners: config.partners.map((partner) => ({
       ...partner,
       ...(partner.streaming && {

@@ -15,10 +15,11 @@ import {
   wholeNumber,
 } from './field-types.ts';
 import { localTargetProblem, storageRootProblem } from './storage-uri.ts';
-import { FILE_NAME_MACROS, HEADER_LINE_MACROS, STREAMING_MACROS } from './template-macros.ts';
+import { FILE_NAME_MACROS, HEADER_LINE_MACROS, macroProblems, STREAMING_MACROS } from './template-macros.ts';
 
 export const ENGINE_KINDS = ['local', 'inline', 'dataproc', 'hadoop'] as const;
-export const DELIVERY_MODES = ['streaming', 'batch', 'both'] as const;
+/** `realtime`: no push at all; `courier listen` answers the partner's impression bus from a segment snapshot. */
+export const DELIVERY_MODES = ['streaming', 'batch', 'both', 'realtime'] as const;
 export const PRIORITIES = ['high', 'normal'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT'] as const;
 export const BATCH_FIELDS = ['cookie_id', 'partner_user_id', 'segments', 'segment', 'expires_at', 'request_id', 'partner_id'] as const;
@@ -359,7 +360,9 @@ const partner = z
   .strictObject({
     id: wholeNumber(1).describe('Our numeric id of the partner; unique; used in dataset paths and data sync requests.'),
     name: slug().describe('Short unique name (a-z, 0-9, -); used in file names, metrics and logs.'),
-    delivery: oneOf(DELIVERY_MODES).describe('How data reaches the partner: streaming (HTTP), batch (SFTP files) or both.'),
+    delivery: oneOf(DELIVERY_MODES).describe(
+      'How data reaches the partner: streaming (HTTP), batch (SFTP files), both, or realtime (answered to its impression bus by `courier listen`).',
+    ),
     segmentMap: z
       .record(z.string().regex(/^[0-9]+$/, { error: 'expected our segment id (digits only)' }), segmentCode, {
         error: 'expected a mapping of our segment id -> partner segment code, like 1001: "acme-auto"',
@@ -509,6 +512,70 @@ const syncer = z
   })
   .describe('The streaming syncer (`courier sync`): workers, receive batches, dead letters, metrics.');
 
+// ---- listener ----
+
+/** Macros of the listener's bid URI: what the impression bus fills in per request. */
+export const LISTENER_MACROS = ['USER_ID', 'REGION', 'EXT_UID', 'DEVICE_ID'] as const;
+
+const listenerPath = (what: string, example: string) =>
+  z
+    .string({ error: `expected ${what} starting with "/", like ${example}` })
+    .regex(/^\/[^\s#]*$/, { error: `expected ${what} starting with "/" without spaces or "#", like ${example}` });
+
+const listener = z
+  .strictObject({
+    partnerId: wholeNumber(1).describe(
+      "Our id of the impression bus's partner (Xandr): its cookie syncs and segmentMap make the listener's segment snapshot.",
+    ),
+    host: text('a host name or IP address').default('0.0.0.0').describe('Address the listener accepts the bus on.'),
+    port: wholeNumber(1, 65535).default(8090).describe('Port the listener accepts the bus on (registered with the bus with our IP).'),
+    workers: wholeNumber(1)
+      .optional()
+      .describe('Listener processes sharing the port (node:cluster), so a GC pause stalls only some connections. Default: CPU cores.'),
+    readyPath: listenerPath('a path', '/ready')
+      .default('/ready')
+      .describe('The ready_uri registered with the bus: answers 1 only when the snapshot is loaded and the process healthy.'),
+    bidUri: listenerPath('a path and query', '/segments?uid=${USER_ID}')
+      .superRefine((value, ctx) => {
+        for (const message of macroProblems(value, LISTENER_MACROS)) ctx.addIssue({ code: 'custom', message });
+        if (!/[?&][^=&]+=\$\{USER_ID\}(&|$)/.test(value)) {
+          ctx.addIssue({ code: 'custom', message: 'the bid URI needs a query parameter carrying the user id, like /segments?uid=${USER_ID}' });
+        }
+      })
+      .default('/segments?uid=${USER_ID}&region=${REGION}')
+      .describe(
+        `The bid_uri registered with the bus: path and query, each macro the whole value of a parameter; macros: ${LISTENER_MACROS.map((m) => `\${${m}}`).join(', ')}.`,
+      ),
+    keepAliveTimeoutMs: wholeNumber(150_000)
+      .default(150_000)
+      .describe('How long an idle keep-alive connection stays open; at least 150 s, the bus closes connections itself.'),
+    headersTimeoutMs: wholeNumber(100)
+      .default(5000)
+      .describe('A request whose headers are still incomplete after this is dropped (slow clients); idle connections are not affected.'),
+    maxHeaderBytes: wholeNumber(1024, 65536).default(8192).describe('Requests with larger headers are refused and their connection closed.'),
+    snapshotDataset: text('a dataset name')
+      .default('listener-snapshot')
+      .describe('Dataset under storage.root holding the segment snapshots (dt=<day>), built by `courier listen snapshot`.'),
+    pollMs: wholeNumber(100).default(30_000).describe('How often the listener looks for a newer complete snapshot to swap in, in ms.'),
+    logDir: text('a directory path')
+      .default('./.courier/listener-logs')
+      .describe('Local directory of the log-level files (one gzip file per process and UTC day); relative to this file.'),
+    logBufferMb: wholeNumber(1, 4096).default(64).describe('Memory for log records not yet written, per process, MiB; records beyond it are dropped and counted.'),
+    logFlushMs: wholeNumber(10).default(1000).describe('How often buffered log records are written to the log file, in ms.'),
+    metricsPort: wholeNumber(0, 65535)
+      .optional()
+      .describe('Port of the Prometheus /metrics endpoint of `courier listen` (all processes summed); none when unset.'),
+    metricsHost: text('a host name or IP address').default('127.0.0.1').describe('Address the /metrics endpoint listens on.'),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      if (typeof value['readyPath'] === 'string' && typeof value['bidUri'] === 'string' && value['bidUri'].split('?')[0] === value['readyPath']) {
+        ctx.addIssue({ code: 'custom', path: ['readyPath'], message: 'readyPath equals the path of bidUri, so the bus could not tell them apart; choose another' });
+      }
+    }),
+  )
+  .describe('The impression-bus listener (`courier listen`): server, snapshot, log files, metrics. Required by `courier listen`.');
+
 // ---- the whole file ----
 
 /** The schema of a Courier job config file (courier.yaml). */
@@ -519,6 +586,7 @@ export const courierConfigSchema = z
     refresher: refresher.prefault({}),
     queue: queue.prefault({}),
     syncer: syncer.prefault({}),
+    listener: listener.optional(),
     partners,
   })
   .superRefine(
@@ -533,6 +601,18 @@ export const courierConfigSchema = z
           path: ['syncer', 'deadLetters', 'flushEveryMs'],
           message: `flushEveryMs ${flushEvery} is above half of queue.visibilityTimeoutMs ${lease}: dead letters' items would be delivered again before they are written; lower it`,
         });
+      }
+    }),
+  )
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      const id = isObject(value['listener']) ? value['listener']['partnerId'] : undefined;
+      if (typeof id !== 'number' || !Array.isArray(value['partners'])) return;
+      const partner = value['partners'].find((p: unknown) => isObject(p) && p['id'] === id) as Loose | undefined;
+      if (!partner) {
+        ctx.addIssue({ code: 'custom', path: ['listener', 'partnerId'], message: `no partner has id ${id}; add the impression bus's partner (delivery: realtime) or fix the id` });
+      } else if (partner['delivery'] !== 'realtime') {
+        ctx.addIssue({ code: 'custom', path: ['listener', 'partnerId'], message: `partner ${id} has delivery "${String(partner['delivery'])}"; the listener answers a partner with delivery: realtime` });
       }
     }),
   )
@@ -566,6 +646,7 @@ export type EngineKind = EngineConfig['kind'];
 export type LocalEngineConfig = EngineConfig['local'];
 export type RefresherConfig = CourierConfig['refresher'];
 export type QueueConfig = CourierConfig['queue'];
+export type ListenerConfig = NonNullable<CourierConfig['listener']>;
 export type SyncerConfig = CourierConfig['syncer'];
 export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
 export type HadoopEngineConfig = NonNullable<EngineConfig['hadoop']>;

@@ -75,7 +75,7 @@ describe('courier CLI', () => {
     expect(run.code, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout) as { ok: boolean; config: { partners: { name: string }[] } };
     expect(out.ok).toBe(true);
-    expect(out.config.partners.map((p) => p.name)).toEqual(['acme-dsp', 'globex-dmp']);
+    expect(out.config.partners.map((p) => p.name)).toEqual(['acme-dsp', 'globex-dmp', 'xandr']);
     expect(run.stderr).toBe('');
   });
 

@@ -44,7 +44,7 @@ describe('courier generate', () => {
       out: `file://${out}`,
       seed: 3,
       dates: ['2026-11-22', '2026-11-23'],
-      partnerIds: [17, 42], // the shipped example config's partners
+      partnerIds: [17, 42, 50], // the shipped example config's partners
       files: 194, // 192 log files, a segment file per day
       logFiles: 192,
       lines: 20_000,
@@ -61,7 +61,7 @@ describe('courier generate', () => {
     const forced = await runCourier(['generate', ...base, '--days', '2', '--out', `file://${out}`, '--force']);
     expect(forced.code).toBe(0);
     expect(forced.stdout).toMatch(/^Generated synthetic input under file:\/\/.*\n {2}logs {6}2026-11-22 \.\. 2026-11-23: 20,000 lines in 192 files/);
-    expect(forced.stdout).toContain('partners  17, 42');
+    expect(forced.stdout).toContain('partners  17, 42, 50');
   });
 
   it("uses the config's storage root and partners; --partners adds ids after the largest", async () => {

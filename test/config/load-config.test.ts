@@ -24,7 +24,7 @@ afterAll(async () => {
 describe('the shipped example config', () => {
   it('validates with an empty environment and fills defaults', async () => {
     const config = await loadConfig(exampleConfigPath, { env: {} });
-    expect(config.partners.map((p) => p.name)).toEqual(['acme-dsp', 'globex-dmp']);
+    expect(config.partners.map((p) => p.name)).toEqual(['acme-dsp', 'globex-dmp', 'xandr']);
     expect(config.storage.root).toBe(pathToFileURL(path.resolve(path.dirname(exampleConfigPath), '../.courier/data')).href);
     expect(config.engine.local.workers).toBeGreaterThanOrEqual(1);
     const sftp = config.partners[1]?.batch?.sftp;
