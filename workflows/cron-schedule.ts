@@ -65,6 +65,13 @@ export function localDay(instant: Date, timezone: string): string {
   return new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(instant);
 }
 
+/** `2026-11-25 02:30 Europe/Madrid`: an instant as the schedule's wall clock shows it. */
+export function toLocalTime(instant: Date, timezone: string): string {
+  const f = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const parts = Object.fromEntries(f.formatToParts(instant).map((p) => [p.type, p.value]));
+  return `${parts['year']}-${parts['month']}-${parts['day']} ${parts['hour']}:${parts['minute']} ${timezone}`;
+}
+
 /** The period a fire at `fire` processes: the day (or month) before the fire's local day (or month). */
 export function periodOfFire(kind: PeriodKind, fire: Date, timezone: string): Period {
   const day = localDay(fire, timezone);

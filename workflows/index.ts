@@ -15,7 +15,7 @@ export {
 } from './workflow-definition.ts';
 export { WorkflowDefinitionError, InputsNotReadyError, StageBlockedError, NonRetryableError, isRetryable, formatDuration } from './workflow-errors.ts';
 export { periodOf, periodsBetween, previousPeriod, nextPeriod, isCalendarDay, PeriodError, type Period, type PeriodKind } from './workflow-period.ts';
-export { scheduleProblem, nextFireAfter, lastFireAtOrBefore, periodOfFire, localDay, type WorkflowSchedule } from './cron-schedule.ts';
+export { scheduleProblem, nextFireAfter, lastFireAtOrBefore, periodOfFire, localDay, toLocalTime, type WorkflowSchedule } from './cron-schedule.ts';
 export { planWorkflow, type WorkflowPlan, type PlannedStage, type PlannedDataset } from './workflow-plan.ts';
 export {
   runWorkflow,

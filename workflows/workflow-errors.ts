@@ -15,7 +15,7 @@ export class WorkflowDefinitionError extends Error {
   }
 }
 
-/** A stage's inputs were still incomplete when the wait ran out; `missing` lists every URI without `_SUCCESS`. */
+/** A stage's inputs were still incomplete when the wait (`waitedMs`, 0: none) ran out; `missing` lists every URI without `_SUCCESS`. */
 export class InputsNotReadyError extends Error {
   override readonly name = 'InputsNotReadyError';
   constructor(
@@ -24,9 +24,9 @@ export class InputsNotReadyError extends Error {
     readonly waitedMs: number,
   ) {
     super(
-      `stage "${stage}": ${missing.length} input${missing.length === 1 ? '' : 's'} still incomplete (no _SUCCESS marker) after waiting ` +
-        `${formatDuration(waitedMs)}:\n${missing.map((m) => `  ${m}`).join('\n')}\n` +
-        'Produce the missing datasets (or re-run the stage that writes them), or wait longer with --wait.',
+      `stage "${stage}": ${missing.length} input${missing.length === 1 ? '' : 's'} incomplete (no _SUCCESS marker)` +
+        `${waitedMs > 0 ? ` after waiting ${formatDuration(waitedMs)}` : ''}:\n${missing.map((m) => `  ${m}`).join('\n')}\n` +
+        'Produce the missing datasets (or re-run the stage that writes them), or wait for them with --wait (e.g. --wait 2h).',
     );
   }
 }

@@ -300,7 +300,7 @@ class WorkflowRun<S> {
       const missing = inputs.filter((_, i) => !complete[i]);
       if (missing.length === 0) break;
       const now = Date.now();
-      if (now >= deadline) throw new InputsNotReadyError(stage.name, missing, now - start);
+      if (now >= deadline) throw new InputsNotReadyError(stage.name, missing, this.waitTimeoutMs);
       if (missing.join('\n') !== shown) {
         shown = missing.join('\n');
         this.update(rec, { state: 'waiting', waitingFor: missing });

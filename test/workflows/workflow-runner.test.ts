@@ -128,11 +128,12 @@ describe('runWorkflow', () => {
     expect(a.error!.retryable).toBe(false);
     expect(a.error!.message).toContain(`${joinUri(t.root, `logs/dt=${DATE}`)}\n  ${joinUri(t.root, `segments/dt=${DATE}`)}`);
     expect(a.attempts).toBe(0);
-    expect(r.error).toMatch(/^stage "a" failed: stage "a": 2 inputs still incomplete \(no _SUCCESS marker\) after waiting/);
+    expect(r.error).toMatch(/^stage "a" failed: stage "a": 2 inputs incomplete \(no _SUCCESS marker\) after waiting 300 ms:\n/);
     expect(r.stages[1]!.reason).toBe('not run: stage "a" failed');
     expect(events.find((e) => e.type === 'stage-waiting')).toMatchObject({ stage: 'a', waitingFor: [joinUri(t.root, `logs/dt=${DATE}`), joinUri(t.root, `segments/dt=${DATE}`)] });
     expect(log.entries).toEqual([]);
     expect(new InputsNotReadyError('x', ['u'], 1500).message).toContain('after waiting 1.5 s');
+    expect(new InputsNotReadyError('x', ['u'], 0).message).toBe('stage "x": 1 input incomplete (no _SUCCESS marker):\n  u\nProduce the missing datasets (or re-run the stage that writes them), or wait for them with --wait (e.g. --wait 2h).');
   });
 
   it('starts a stage once its inputs arrive during the wait', async () => {

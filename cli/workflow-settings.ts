@@ -1,0 +1,23 @@
+// The job config mapped onto what Courier's workflows run with: the refresher's partners and store settings, the
+// batch partners with their templates and schedules. Kept here so workflows never read the config.
+import type { CourierConfig } from '../config/index.ts';
+import type { CourierWorkflowSettings } from '../workflows/index.ts';
+
+/** The workflow settings of a loaded config. */
+export function workflowSettings(config: CourierConfig): CourierWorkflowSettings {
+  return {
+    refresherPartners: config.partners.map((p) => ({
+      id: p.id,
+      segmentMap: { ...p.segmentMap },
+      expiryDays: p.expiryDays,
+      priority: { ...p.priority },
+      deltas: p.deltas,
+    })),
+    storeMaxAgeDays: config.refresher.storeMaxAgeDays,
+    refreshEveryDays: config.refresher.refreshEveryDays,
+    batchPartners: config.partners.flatMap((p) =>
+      p.batch ? [{ id: p.id, name: p.name, schedule: p.batch.schedule, template: structuredClone(p.batch.template) }] : [],
+    ),
+    maxBadRecordRate: config.engine.local.maxBadRecordRate,
+  };
+}
