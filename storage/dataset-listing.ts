@@ -45,7 +45,8 @@ export async function listDatasets(rootUri: string): Promise<DatasetListing[]> {
     }
     const files = entries.filter((e) => !e.isDirectory && !e.name.startsWith('.'));
     if (files.length > 0 && uri !== root) out.push({ uri, path: rel(uri), state: 'incomplete', files: files.length });
-    for (const e of entries) if (e.isDirectory) await walk(e.uri);
+    // `_runs/` under the root holds workflow run history (JSON files), not datasets: `courier runs` shows it.
+    for (const e of entries) if (e.isDirectory && !(uri === root && e.name === '_runs')) await walk(e.uri);
   };
   if (!(await fs.exists(root))) throw new StorageError(root, 'does not exist', 'check storage.root in the config, or generate data first (courier generate)');
   await walk(root);
