@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as posix from 'node:path/posix';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import { DeliveryError } from './delivery-error.ts';
+import { DeliveryError, isRetryable } from './delivery-error.ts';
 import type { DeliveredHow, LedgerEntry, LedgerFile } from './delivery-ledger.ts';
 import type { RemoteSession } from './remote-session.ts';
 import { RateLimit, type UploadSource } from './upload-source.ts';
@@ -94,6 +94,8 @@ export async function deliverFile(u: FileUpload): Promise<DeliveredHow | 'alread
   try {
     await session.put(stream, tempPath);
   } catch (e) {
+    // A refused write leaves a partial temporary file taking the partner's space: remove it while still connected.
+    if (!isRetryable(e)) await session.delete(tempPath).catch(() => undefined);
     if (sourceError) throw new DeliveryError('local', `reading ${u.entry.dataset}/${file.name} for upload failed: ${sourceError.message}`, { cause: sourceError });
     throw e;
   }
@@ -105,6 +107,15 @@ export async function deliverFile(u: FileUpload): Promise<DeliveredHow | 'alread
   }
   const uploaded = await session.stat(tempPath);
   if (uploaded?.size !== source.bytes) {
+    // Some servers end a refused write quietly; a full or read-only disk is not worth retrying.
+    const problem = await session.storageProblem(dir);
+    if (problem) {
+      await session.delete(tempPath).catch(() => undefined);
+      throw new DeliveryError(
+        'remote-storage',
+        `partner ${u.entry.partner}: writing ${tempPath} on ${session.where} stopped at ${uploaded?.size ?? 0} of ${source.bytes} bytes: ${problem}; the file stays pending: ask the partner to free space or fix permissions, then run courier deliver again`,
+      );
+    }
     throw new DeliveryError(
       'connection',
       `partner ${u.entry.partner}: ${session.where}${tempPath} has ${uploaded?.size ?? 'no'} bytes after the upload, expected ${source.bytes}; the upload was cut short and is sent again`,

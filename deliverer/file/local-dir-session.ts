@@ -102,6 +102,12 @@ class LocalDirSession implements RemoteSession {
     return createReadStream(this.local(p));
   }
 
+  async storageProblem(dir: string): Promise<string | undefined> {
+    const st = await fsp.statfs(this.local(dir)).catch(() => undefined);
+    if (st && st.bavail * st.bsize < 1024 * 1024) return `the disk of ${dir} is full (${st.bavail * st.bsize} bytes free)`;
+    return undefined;
+  }
+
   async close(): Promise<void> {}
 
   private failure(e: unknown, doing: string): DeliveryError {

@@ -28,6 +28,8 @@ export interface RemoteSession {
   delete(path: string): Promise<void>;
   /** The file's bytes, to compare a file found under the final name with ours. */
   openRead(path: string): Promise<Readable>;
+  /** Why writes in `dir` fail, when the target can tell (a full or read-only disk); undefined otherwise. */
+  storageProblem(dir: string): Promise<string | undefined>;
   /** Closes the connection; never throws. */
   close(): Promise<void>;
 }

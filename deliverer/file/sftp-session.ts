@@ -18,21 +18,25 @@ const SFTP_PERMISSION_DENIED = 3;
 /** statvfs@openssh.com flag of a read-only file system. */
 const ST_RDONLY = 1;
 
+/** The reply of statvfs@openssh.com, as ssh2 parses it. */
 interface StatVfs {
-  bavail: number;
-  frsize: number;
-  flag: number;
+  f_bavail: number | bigint;
+  f_frsize: number | bigint;
+  f_flag: number | bigint;
 }
+
+/** Messages of ssh2 and ssh2-sftp-client that mean the connection went away under an operation. */
+const DROPPED = /unexpected (end|close|error) event|no sftp connection|not connected|connection lost|ECONNRESET|EPIPE|socket/i;
 
 /** Opens an SFTP session to a partner's server; connection problems are `connection` errors (retried). */
 export async function openSftpSession(partner: string, settings: SftpSettings, connectTimeoutMs: number): Promise<RemoteSession> {
   const where = `sftp://${settings.user}@${settings.host}:${settings.port}`;
   let alive = true;
-  const client = new SftpClient(`courier-${partner}`, {
-    error: () => (alive = false),
-    end: () => (alive = false),
-    close: () => (alive = false),
-  });
+  const client = new SftpClient(`courier-${partner}`);
+  // Listen on ssh2's client itself: ssh2-sftp-client's own callbacks skip events its temporary listeners handled.
+  const ssh = (client as unknown as { client: SshClient }).client;
+  ssh.on('close', () => (alive = false));
+  ssh.on('end', () => (alive = false));
   let presented: string | undefined;
   try {
     await client.connect({
@@ -53,7 +57,7 @@ export async function openSftpSession(partner: string, settings: SftpSettings, c
     await client.end().catch(() => undefined);
     throw connectError(partner, where, settings, presented, e);
   }
-  (client as unknown as { client: SshClient }).client.setNoDelay(true);
+  ssh.setNoDelay(true);
   return new SftpSession(partner, where, client, () => alive);
 }
 
@@ -163,15 +167,12 @@ class SftpSession implements RemoteSession {
    */
   private async failure(e: unknown, doing: string, path: string): Promise<DeliveryError> {
     if (e instanceof DeliveryError) return e;
-    if (!this.alive()) return this.dropped(doing, e);
     const err = e as Error & { code?: unknown };
+    if (!this.alive() || DROPPED.test(err.message)) return this.dropped(doing, e);
     const dir = path.slice(0, Math.max(path.lastIndexOf('/'), 1));
-    const fsInfo = await this.statvfs(dir);
-    let why: string;
-    if (fsInfo && (fsInfo.flag & ST_RDONLY) !== 0) why = `the remote file system of ${dir} is read-only`;
-    else if (fsInfo && fsInfo.bavail * fsInfo.frsize < 1024 * 1024) why = `the remote disk of ${dir} is full (${fsInfo.bavail * fsInfo.frsize} bytes free)`;
-    else if (err.code === SFTP_PERMISSION_DENIED || err.code === 'EACCES') why = `permission denied in ${dir}`;
-    else why = `the server refused it (${err.message.replace(/^[\w>-]+: /, '')})`;
+    let why = await this.storageProblem(dir);
+    if (why === undefined && (err.code === SFTP_PERMISSION_DENIED || err.code === 'EACCES')) why = `permission denied in ${dir}`;
+    why ??= `the server refused it (${err.message.replace(/^[\w>-]+: /, '')})`;
     return new DeliveryError(
       'remote-storage',
       `partner ${this.partner}: ${doing} on ${this.where} failed: ${why}; the file stays pending: ask the partner to free space or fix permissions, then run courier deliver again`,
@@ -179,12 +180,21 @@ class SftpSession implements RemoteSession {
     );
   }
 
+  async storageProblem(dir: string): Promise<string | undefined> {
+    const fsInfo = this.alive() ? await this.statvfs(dir) : undefined;
+    if (!fsInfo) return undefined;
+    const free = Number(fsInfo.f_bavail) * Number(fsInfo.f_frsize);
+    if ((Number(fsInfo.f_flag) & ST_RDONLY) !== 0) return `the remote file system of ${dir} is read-only`;
+    if (free < 1024 * 1024) return `the remote disk of ${dir} is full (${free} bytes free)`;
+    return undefined;
+  }
+
   private statvfs(path: string): Promise<StatVfs | undefined> {
     const sftp = (this.client as unknown as { sftp?: SFTPWrapper }).sftp;
     if (!sftp) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       try {
-        sftp.ext_openssh_statvfs(path, (err: Error | undefined, info: StatVfs) => resolve(err ? undefined : info));
+        sftp.ext_openssh_statvfs(path, (err: Error | undefined, info: unknown) => resolve(err ? undefined : (info as StatVfs)));
       } catch {
         resolve(undefined); // the server lacks the extension
       }
