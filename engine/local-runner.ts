@@ -56,6 +56,23 @@ export interface LocalRunnerOptions {
 /** Default of `LocalRunnerOptions.memoryMb`. */
 export const DEFAULT_LOCAL_MEMORY_MB = 1024;
 
+/**
+ * How `memoryMb` is spent. V8 lets a heap grow far past its live data before collecting hard (a run with
+ * 128 MiB of shuffle buffers peaked at 1.3 GB RSS; the same with the heap capped at 400 MiB, 0.6 GB), so each
+ * worker's heap is capped at WORKER_HEAP_SHARE of the cap divided among the workers (the rest is for the
+ * runner's thread, DuckDB and worker baselines), and a task's buffered map output (as estimated) at
+ * BUFFER_SHARE, half its heap, leaving the other half for GC headroom, input batches and the reducer's writer.
+ */
+const WORKER_HEAP_SHARE = 0.8;
+const BUFFER_SHARE = 0.4;
+/** A worker's heap is never capped below this: tsx, the engine and a job need it to start. */
+const MIN_WORKER_HEAP_MB = 192;
+
+/** The old-generation heap cap of each worker for a memory cap and worker count. */
+function workerHeapMb(memoryMb: number, workers: number): number {
+  return Math.max(MIN_WORKER_HEAP_MB, Math.floor((memoryMb * WORKER_HEAP_SHARE) / Math.max(1, workers)));
+}
+
 type Execute = (spec: TaskSpec, onProgress: (p: TaskProgress) => void) => Promise<TaskOutcome>;
 
 /** Runs jobs on worker threads with a spilling shuffle. */
@@ -73,7 +90,7 @@ export class LocalRunner implements JobRunner {
     const steps: StepResult[] = [];
     let succeeded = false;
     const source = job.source;
-    const pool = source && this.workers > 0 ? WorkerPool.of(this.workers) : undefined;
+    const pool = source && this.workers > 0 ? WorkerPool.of(this.workers, workerHeapMb(this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB, this.workers)) : undefined;
     const execute: Execute =
       pool && source ? (spec, onProgress) => pool.run(job.name, source, spec, onProgress) : (spec, onProgress) => executeTask(job as Job, spec, onProgress);
     const concurrency = pool ? this.workers : 1;
@@ -93,7 +110,7 @@ export class LocalRunner implements JobRunner {
     const begun = await startStep(plan, step, this.options.quarantineSample);
     const { inputs, recordsInTotal, bytesInTotal, counters, bad } = begun;
     const shuffle = resolveShuffle(def.shuffle, this.options.reducers ?? Math.max(1, this.workers));
-    const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024) / Math.max(1, concurrency);
+    const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024 * BUFFER_SHARE) / Math.max(1, concurrency);
     const { spillDir, cleanSpill } = await spillDirFor(plan, def.name);
     const shuffleUri = joinUri(plan.workDir, '_shuffle', def.name);
     let recordsIn = 0;
@@ -327,7 +344,7 @@ const IDLE_MS = 5000;
  * than a small step. Idle workers are unref'd (they never keep the process alive) and end after IDLE_MS.
  */
 class WorkerPool {
-  private static readonly shared = new Map<number, WorkerPool>();
+  private static readonly shared = new Map<string, WorkerPool>();
   private readonly idle: Worker[] = [];
   private readonly all = new Set<Worker>();
   private readonly busy = new Map<Worker, PendingTask>();
@@ -335,12 +352,16 @@ class WorkerPool {
   private nextId = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly size: number) {}
+  private constructor(
+    private readonly size: number,
+    private readonly heapMb: number,
+  ) {}
 
-  /** The process-wide pool of `size` workers. */
-  static of(size: number): WorkerPool {
-    let pool = WorkerPool.shared.get(size);
-    if (!pool) WorkerPool.shared.set(size, (pool = new WorkerPool(size)));
+  /** The process-wide pool of `size` workers whose heaps are capped at `heapMb`. */
+  static of(size: number, heapMb: number): WorkerPool {
+    const id = `${size}/${heapMb}`;
+    let pool = WorkerPool.shared.get(id);
+    if (!pool) WorkerPool.shared.set(id, (pool = new WorkerPool(size, heapMb)));
     return pool;
   }
 
@@ -382,7 +403,7 @@ class WorkerPool {
   }
 
   private spawn(): Worker {
-    const worker = new Worker(WORKER_BOOT, { eval: true });
+    const worker = new Worker(WORKER_BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: this.heapMb } });
     this.all.add(worker);
     worker.on('message', (m: WorkerReply) => {
       const task = this.busy.get(worker);
@@ -397,7 +418,15 @@ class WorkerPool {
       task.resolve(m.outcome);
       this.pump();
     });
-    const lost = (error: unknown): void => {
+    const lost = (cause: unknown): void => {
+      const error =
+        (cause as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? new Error(
+              `the worker ran out of memory: its heap is capped at ${this.heapMb} MiB (engine.local.memoryMb × ${WORKER_HEAP_SHARE} / workers); ` +
+                'raise engine.local.memoryMb, or use fewer workers, or keep less in memory per reduce group',
+              { cause },
+            )
+          : cause;
       if (!this.all.delete(worker)) return;
       const i = this.idle.indexOf(worker);
       if (i >= 0) this.idle.splice(i, 1);
