@@ -11,6 +11,7 @@ export {
   type RefresherDatasets,
 } from './refresher-datasets.ts';
 export {
+  parseRefresherParams,
   refresherParamsSchema,
   REQUEST_PRIORITIES,
   type RefresherParams,

@@ -18,7 +18,7 @@ import {
   SEGMENT_DATA_ALLOWED_COLUMNS,
   segmentInputSchema,
 } from './refresher-datasets.ts';
-import { refresherParamsSchema, type RefresherParams } from './refresher-params.ts';
+import { parseRefresherParams, type RefresherParams } from './refresher-params.ts';
 import { RequestPlanner, type StoreEntry } from './request-planner.ts';
 
 /** A (cookie, partner) sync on the shuffle: partner user id of the latest sync, first and last seen. */
@@ -69,7 +69,7 @@ function storeCutoff(p: RefresherParams): { dayStart: number; expireBefore: numb
 export const refresherJob = defineJob({
   name: 'refresher',
   description: 'webapp sync logs + segment data → cookie-sync store and data sync requests',
-  params: refresherParamsSchema,
+  params: { parse: parseRefresherParams },
   source: { module: import.meta.url, export: 'refresherJob' },
   steps: (step) => [
     step({

@@ -74,3 +74,10 @@ export type RefresherParams = z.output<typeof refresherParamsSchema>;
 export type RefresherParamsInput = z.input<typeof refresherParamsSchema>;
 /** One partner's parameters. */
 export type RefresherPartner = RefresherParams['partners'][number];
+
+/** Parses raw parameters; on bad input throws a TypeError listing every problem with its field path. */
+export function parseRefresherParams(input: unknown): RefresherParams {
+  const r = refresherParamsSchema.safeParse(input);
+  if (!r.success) throw new TypeError(`\n${z.prettifyError(r.error)}`);
+  return r.data;
+}

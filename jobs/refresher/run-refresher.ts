@@ -7,7 +7,7 @@ import { JobError, type Counters, type JobResult, type JobRunner, type StepProgr
 import { countParquetRows, datasetFiles, fileSystemFor, isComplete, joinUri, parsePartitionPath, readMarker, toStorageUri } from '../../storage/index.ts';
 import { latestCompleteBefore, REFRESHER_DATASET_NAMES, refresherDatasets } from './refresher-datasets.ts';
 import { refresherJob } from './refresher-job.ts';
-import type { RefresherParamsInput } from './refresher-params.ts';
+import { parseRefresherParams, type RefresherParamsInput } from './refresher-params.ts';
 
 /** What runRefresher needs: where the data lives, the day, the partners, and run options. */
 export interface RefresherRunOptions extends Omit<RefresherParamsInput, 'previousStoreDate' | 'previousSegmentsDate'> {
@@ -60,6 +60,12 @@ export interface RefresherSummary {
  */
 export async function runRefresher(runner: JobRunner, options: RefresherRunOptions): Promise<{ result: JobResult; summary: RefresherSummary }> {
   const { storageRoot, overwrite, onProgress, workDir, maxBadRecordRate, ...jobParams } = options;
+  // Checked first, as the runner would, so a bad date or partner fails before any listing or reading.
+  try {
+    parseRefresherParams(jobParams);
+  } catch (e) {
+    throw new JobError(refresherJob.name, undefined, `invalid parameters: ${(e as Error).message}`, { cause: e });
+  }
   const [previousStoreDate, previousSegmentsDate] = await Promise.all([
     latestCompleteBefore(storageRoot, REFRESHER_DATASET_NAMES.store, options.date),
     latestCompleteBefore(storageRoot, REFRESHER_DATASET_NAMES.segments, options.date),

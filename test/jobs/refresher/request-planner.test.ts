@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { latestCompleteBefore, refresherDatasets, refresherParamsSchema, RequestPlanner, type RequestOutcome, type StoreEntry } from '../../../jobs/refresher/index.ts';
+import { inlineRunner, JobError } from '../../../engine/index.ts';
+import { latestCompleteBefore, refresherDatasets, refresherParamsSchema, RequestPlanner, runRefresher, type RequestOutcome, type StoreEntry } from '../../../jobs/refresher/index.ts';
 import { toStorageUri } from '../../../storage/index.ts';
 import { requestId } from '../../../udfs/index.ts';
 import { cookieNamed, writeSegmentDay } from './refresher-fixtures.ts';
@@ -111,6 +112,21 @@ describe('refresher parameters', () => {
     expect(bad({ refreshEveryDays: 0 })).toThrow(/refreshEveryDays/);
     expect(bad({ previousStoreDate: DATE })).toThrow(/2026-11-23 is not before the run date 2026-11-23/);
     expect(bad({ extra: 1 })).toThrow(/extra/);
+  });
+
+  it('a run with bad parameters fails before reading anything, listing each problem at its field', async () => {
+    const err = await runRefresher(inlineRunner(), {
+      storageRoot: toStorageUri(os.tmpdir()),
+      date: '2026-11-23',
+      partners: [{ id: 17, segmentMap: { x: 'a' }, priority: { newSync: 'urgent' as 'high' } }],
+      refreshEveryDays: 0,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobError);
+    const message = (err as Error).message;
+    expect(message).toMatch(/^job "refresher": invalid parameters:/);
+    expect(message).toMatch(/→ at partners\[0\]\.segmentMap\.x/);
+    expect(message).toMatch(/→ at partners\[0\]\.priority\.newSync/);
+    expect(message).toMatch(/→ at refreshEveryDays/);
   });
 });
 
