@@ -19,13 +19,15 @@ beforeEach(async () => {
   await fsp.writeFile(path.join(dir, 'c/dt=1/_SUCCESS'), '{not json');
   await fsp.mkdir(path.join(dir, '_runs/daily-refresh/2026-11-23'), { recursive: true });
   await fsp.writeFile(path.join(dir, '_runs/daily-refresh/2026-11-23/20261124T013000000Z-0a1b2c3d.json'), '{}');
+  await fsp.mkdir(path.join(dir, '_deliveries/ledger/globex'), { recursive: true });
+  await fsp.writeFile(path.join(dir, '_deliveries/ledger/globex/dt=2026-11-23.json'), '{}');
 });
 afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
 });
 
 describe('listing datasets', () => {
-  it('tells complete, incomplete, damaged datasets and staging leftovers apart (run history is not a dataset)', async () => {
+  it('tells complete, incomplete, damaged datasets and staging leftovers apart (run history and the delivery ledger are not datasets)', async () => {
     const list = await listDatasets(root);
     expect(list.map((d) => [d.path, d.state])).toEqual([
       ['a/_tmp.dt=2026-11-24.abcd', 'staging-leftover'],
