@@ -2,7 +2,7 @@
  * bench/deliver: the file deliverer uploading 1 GiB of gzip batch files (8 datasets of 128 MiB) to a local OpenSSH
  * sshd, beside OpenSSH's own clients moving the same files in the same run: `sftp -b` (one connection, one file
  * after another, as the deliverer with maxConnections 1) and `scp`. Goal: >= 70% of OpenSSH's MB/s.
- *   tsx bench/deliver-bench.ts [--files 8] [--file-mib 128]
+ *   tsx bench/deliver-bench.ts [--files 8] [--file-mib 128] [--rounds 2]   (each client's best round counts)
  * The deliverer's figure includes what it does beyond copying: ledger writes, sha256 of every byte, remote size
  * check and rename. Both sides encrypt with their default ciphers over loopback, so the box's two cores bound both.
  */
@@ -23,8 +23,11 @@ import { startSshd } from '../test/support/sshd-server.ts';
 import { report, timed } from './bench-report.ts';
 
 const run = promisify(execFile);
-const { values: args } = parseArgs({ options: { files: { type: 'string', default: '8' }, 'file-mib': { type: 'string', default: '128' } } });
+const { values: args } = parseArgs({
+  options: { files: { type: 'string', default: '8' }, 'file-mib': { type: 'string', default: '128' }, rounds: { type: 'string', default: '2' } },
+});
 const files = Number(args.files);
+const rounds = Number(args.rounds);
 const fileMib = Number(args['file-mib']);
 
 /** One gzip file of about `mib` MiB: random tab-separated rows, which gzip cannot shrink much (like real ids). */
@@ -66,16 +69,20 @@ try {
   const dest = (label: string) => path.join(work, 'remote', label);
   const clean = (label: string) => fs.rm(dest(label), { recursive: true, force: true });
 
-  await fs.mkdir(dest('sftp'), { recursive: true });
   const batchFile = path.join(work, 'sftp-batch');
   await fs.writeFile(batchFile, names.map((n) => `put ${n} ${dest('sftp')}/${path.basename(n)}`).join('\n') + '\n');
-  const sftp = await timed(() => run(sftpBin, ['-q', ...sshOpts, '-b', batchFile, `${sshd.user}@127.0.0.1`]));
-  await clean('sftp');
-
-  await fs.mkdir(dest('scp'), { recursive: true });
-  const scp = await timed(() => run(scpBin, ['-q', ...sshOpts, ...names, `${sshd.user}@127.0.0.1:${dest('scp')}/`]));
-  await clean('scp');
-
+  const sftpOnce = async () => {
+    await fs.mkdir(dest('sftp'), { recursive: true });
+    const t = await timed(() => run(sftpBin, ['-q', ...sshOpts, '-b', batchFile, `${sshd.user}@127.0.0.1`]));
+    await clean('sftp');
+    return t.seconds;
+  };
+  const scpOnce = async () => {
+    await fs.mkdir(dest('scp'), { recursive: true });
+    const t = await timed(() => run(scpBin, ['-q', ...sshOpts, ...names, `${sshd.user}@127.0.0.1:${dest('scp')}/`]));
+    await clean('scp');
+    return t.seconds;
+  };
   const deliver = async (label: string, maxConnections: number) => {
     const partner: FilePartner = {
       id: 42,
@@ -91,16 +98,22 @@ try {
     await clean(label);
     return t.seconds;
   };
-  const one = await deliver('courier-1', 1);
-  const two = await deliver('courier-2', 2);
-
-  const anchor = mb / sftp.seconds;
-  const common = { bench: 'deliver', unit: 'MB/s', files, totalMB: Math.round(mb), goal: '>= 0.7 of OpenSSH sftp -b' };
+  // The box is shared: interleave the clients over rounds and keep each one's best, so a burst of load elsewhere
+  // does not decide the ratio.
+  const best = { sftp: Infinity, scp: Infinity, one: Infinity, two: Infinity };
+  for (let round = 0; round < rounds; round++) {
+    best.sftp = Math.min(best.sftp, await sftpOnce());
+    best.one = Math.min(best.one, await deliver('courier-1', 1));
+    best.scp = Math.min(best.scp, await scpOnce());
+    best.two = Math.min(best.two, await deliver('courier-2', 2));
+  }
+  const anchor = mb / best.sftp;
+  const common = { bench: 'deliver', unit: 'MB/s', files, totalMB: Math.round(mb), rounds, loadAverage: os.loadavg()[0], goal: '>= 0.7 of OpenSSH sftp -b' };
   report({ ...common, metric: 'sftp -b (OpenSSH, 1 connection)', value: anchor });
-  report({ ...common, metric: 'scp (OpenSSH, 1 connection)', value: mb / scp.seconds });
-  report({ ...common, metric: 'courier deliver, maxConnections 1', value: mb / one, anchor: 'sftp -b', anchorValue: anchor, ratio: mb / one / anchor });
-  report({ ...common, metric: 'courier deliver, maxConnections 1 vs scp', value: mb / one, anchor: 'scp', anchorValue: mb / scp.seconds, ratio: mb / one / (mb / scp.seconds) });
-  report({ ...common, metric: 'courier deliver, maxConnections 2', value: mb / two, anchor: 'sftp -b', anchorValue: anchor, ratio: mb / two / anchor });
+  report({ ...common, metric: 'scp (OpenSSH, 1 connection)', value: mb / best.scp });
+  report({ ...common, metric: 'courier deliver, maxConnections 1', value: mb / best.one, anchor: 'sftp -b', anchorValue: anchor, ratio: mb / best.one / anchor });
+  report({ ...common, metric: 'courier deliver, maxConnections 1 vs scp', value: mb / best.one, anchor: 'scp', anchorValue: mb / best.scp, ratio: mb / best.one / (mb / best.scp) });
+  report({ ...common, metric: 'courier deliver, maxConnections 2', value: mb / best.two, anchor: 'sftp -b', anchorValue: anchor, ratio: mb / best.two / anchor });
 } finally {
   await sshd.stop();
   await fs.rm(sshd.dir, { recursive: true, force: true });
