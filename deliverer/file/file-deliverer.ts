@@ -83,7 +83,7 @@ interface SessionHolder {
 }
 
 /** Backoff before retry `attempt` (1-based): exponential, capped, half of it random so clients spread out. */
-export function retryDelayMs(retry: DeliveryRetry, attempt: number): number {
+function retryDelayMs(retry: DeliveryRetry, attempt: number): number {
   const d = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
   return d / 2 + Math.random() * (d / 2);
 }
@@ -169,9 +169,11 @@ class DeliveryPass {
             this.pending(item, err.kind, err.message);
             this.o.logger.error({ partner: partner.name, dataset: item.dataset.path, kind: err.kind }, err.message);
             // A conflict or a bad local copy concerns this dataset only; the others stop the partner for this pass.
-            if (err.kind !== 'conflict' && err.kind !== 'local') stop ??= err;
-            await holder.session?.close();
-            delete holder.session;
+            if (err.kind !== 'conflict' && err.kind !== 'local') {
+              stop ??= err;
+              await holder.session?.close();
+              delete holder.session;
+            }
           }
         }
       } finally {

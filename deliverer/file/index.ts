@@ -1,10 +1,9 @@
 // The file deliverer's public face: deliver the batch formatter's files to partners over SFTP (or into a local
 // directory), atomically, recorded in a ledger in the store; once or as a watching daemon.
-export { deliverBatches, watchBatches, retryDelayMs, type DeliveryReport, type DeliveredDataset, type PendingDataset, type WatchOptions } from './file-deliverer.ts';
-export { DEFAULT_RETRY, type DelivererOptions, type DeliveryRetry, type DeliveryTarget, type FilePartner, type SftpSettings } from './delivery-settings.ts';
+export { deliverBatches, watchBatches, type DeliveryReport, type DeliveredDataset, type PendingDataset, type WatchOptions } from './file-deliverer.ts';
+export { type DelivererOptions, type DeliveryRetry, type DeliveryTarget, type FilePartner, type SftpSettings } from './delivery-settings.ts';
 export { SecretValue } from './secret-value.ts';
-export { DeliveryError, type DeliveryErrorKind } from './delivery-error.ts';
-export { DeliveryLedger, LEDGER_DIR, type LedgerEntry, type LedgerFile, type FileDeliveryState, type DeliveredHow } from './delivery-ledger.ts';
-export { findBatchDatasets, BATCH_DIR, MANIFEST_SUFFIX, type BatchDataset, type DiscoveryProblem } from './batch-discovery.ts';
+export { type DeliveryErrorKind } from './delivery-error.ts';
+export { DeliveryLedger, type LedgerEntry, type LedgerFile, type FileDeliveryState, type DeliveredHow } from './delivery-ledger.ts';
+export { type BatchDataset, type DiscoveryProblem } from './batch-discovery.ts';
 export { DelivererMetrics, serveDelivererMetrics, type MetricsEndpoint } from './deliverer-metrics.ts';
-export { hostKeyFingerprint } from './host-key.ts';
