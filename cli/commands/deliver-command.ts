@@ -21,6 +21,7 @@ interface DeliverCommandOptions {
   partner?: string[];
   spoolDir?: string;
   limitRate?: number;
+  writeWindow?: number;
   metricsPort?: number;
   metricsHost: string;
 }
@@ -29,6 +30,14 @@ function positive(what: string, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`expected ${what} > 0 and <= ${max}, got "${value}".`);
+    return n;
+  };
+}
+
+function nonNegative(what: string, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > max) throw new InvalidArgumentError(`expected ${what} from 0 to ${max}, got "${value}".`);
     return n;
   };
 }
@@ -104,6 +113,7 @@ async function deliver(ctx: CliContext, opts: DeliverCommandOptions): Promise<vo
     metrics,
     ...(opts.spoolDir !== undefined && { spoolDir: opts.spoolDir }),
     ...(opts.limitRate !== undefined && { maxBytesPerSecond: opts.limitRate * 1e6 }),
+    ...(opts.writeWindow !== undefined && { writeWindowBytes: opts.writeWindow * 2 ** 20 }),
   };
   if (!opts.watch) {
     const report = await deliverBatches(options);
@@ -155,6 +165,7 @@ export const registerDeliverCommands: RegisterCommands = (program, context) => {
     .option('--partner <name...>', 'only these batch partners')
     .option('--spool-dir <dir>', 'local directory for copies made before upload (remote store, added header); default: a temp dir')
     .option('--limit-rate <MB/s>', 'upload rate cap per connection, in MB/s', positive('MB/s', 100_000))
+    .option('--write-window <MiB>', 'SFTP write requests in flight per upload, in MiB (default 8); 0: one at a time, for servers that need it', nonNegative('MiB', 1024))
     .option('--metrics-port <port>', 'in --watch mode, serve Prometheus metrics at http://HOST:PORT/metrics', port)
     .option('--metrics-host <host>', 'address the metrics endpoint listens on', '127.0.0.1')
     .action(async (opts: DeliverCommandOptions) => deliver(context(), opts));

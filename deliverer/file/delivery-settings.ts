@@ -66,6 +66,12 @@ export interface DelivererOptions {
   readonly connectTimeoutMs?: number;
   /** Upload rate cap per connection in bytes per second (spares a partner's link); default none. */
   readonly maxBytesPerSecond?: number;
+  /**
+   * Bytes of SFTP write requests in flight at once per upload, as OpenSSH's own client pipelines them; default
+   * 8 MiB. 0 sends one request at a time, for a server that mishandles concurrent writes to one file.
+   */
+  readonly writeWindowBytes?: number;
 }
 
 export const DEFAULT_RETRY: DeliveryRetry = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 30_000 };
+export const DEFAULT_WRITE_WINDOW_BYTES = 8 * 2 ** 20;

@@ -14,7 +14,7 @@ import { deliverFile } from './atomic-upload.ts';
 import { findBatchDatasets, type BatchDataset, type DiscoveryProblem } from './batch-discovery.ts';
 import { DeliveryError, type DeliveryErrorKind } from './delivery-error.ts';
 import { DeliveryLedger, LEDGER_DIR, newLedgerEntry, type DeliveredHow, type LedgerEntry, type LedgerFile } from './delivery-ledger.ts';
-import { DEFAULT_RETRY, type DelivererOptions, type DeliveryRetry, type FilePartner } from './delivery-settings.ts';
+import { DEFAULT_RETRY, DEFAULT_WRITE_WINDOW_BYTES, type DelivererOptions, type DeliveryRetry, type FilePartner } from './delivery-settings.ts';
 import { openLocalDirSession } from './local-dir-session.ts';
 import type { RemoteSession } from './remote-session.ts';
 import { openSftpSession } from './sftp-session.ts';
@@ -296,7 +296,10 @@ class DeliveryPass {
   private async connect(partner: FilePartner): Promise<RemoteSession> {
     const t = partner.target;
     if (t.kind === 'local') return openLocalDirSession(partner.name, t.dirUri);
-    return openSftpSession(partner.name, t.sftp, this.o.connectTimeoutMs ?? 20_000);
+    return openSftpSession(partner.name, t.sftp, {
+      connectTimeoutMs: this.o.connectTimeoutMs ?? 20_000,
+      writeWindowBytes: this.o.writeWindowBytes ?? DEFAULT_WRITE_WINDOW_BYTES,
+    });
   }
 
   private async readManifest(d: BatchDataset): Promise<Record<string, unknown>> {

@@ -91,6 +91,14 @@ describe('file deliverer over SFTP (real sshd)', () => {
     expect(lines.some((l) => l.includes('"msg":"delivered globex_2026-11-23.tsv.gz to globex"'))).toBe(true);
   });
 
+  it('delivers the same bytes with one write request at a time (writeWindowBytes 0, for servers that need it)', async () => {
+    const remoteDir = path.join(dir, 'remote', 'globex');
+    const b = await writeBatch(root, { partner: 'globex', period: '2026-11-23', approxBytes: 3_000_000 });
+    const report = await deliverBatches(options([partner('globex', remoteDir)], { writeWindowBytes: 0 }));
+    expect(report.delivered).toHaveLength(1);
+    expect(sha256(await fs.readFile(path.join(remoteDir, b.fileName)))).toBe(b.sha256);
+  });
+
   it('never shows a partial file under the final name while an upload is under way', async () => {
     const remoteDir = path.join(dir, 'remote', 'globex');
     const b = await writeBatch(root, { partner: 'globex', period: '2026-11-23', approxBytes: 4_000_000 });
