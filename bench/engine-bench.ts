@@ -1,8 +1,8 @@
 /**
  * bench/engine: the refresher-shaped job (sync events deduplicated to the latest per cookie and partner,
  * joined with segments, Parquet in and out) on the local runner, beside the same logic as DuckDB SQL on
- * the same files in the same process; then the same at 10x the data with memoryMb 2048, in a process of
- * its own so its peak RSS is its own.
+ * the same files in the same process; then the same at 10x the data with memoryMb 2048. Inputs are made
+ * in a process of their own and each measurement runs in a fresh one, so the peak RSS is the run's own.
  *   tsx bench/engine-bench.ts [--events 1000000] [--segments 200000]
  * The issue's scale is --events 10000000 --segments 2000000 (the 10x run then reads 100M rows).
  */
@@ -24,7 +24,10 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '1000000' },
     segments: { type: 'string', default: '200000' },
     'memory-mb': { type: 'string', default: '1024' },
-    child: { type: 'boolean', default: false },
+    /** Internal: `make` writes the inputs into --dir, `run` measures on them (separate processes, so the
+     * measured process's RSS holds nothing of the generation). */
+    phase: { type: 'string' },
+    dir: { type: 'string' },
   },
 });
 const events = Number(args.events);
@@ -80,59 +83,73 @@ async function makeInputs(root: string): Promise<void> {
   await writeDataset(joinUri(root, `bench/segments/dt=${DATE}`), segmentRowSchema, segmentBatches(), { overwrite: true });
 }
 
-/** One measured run in this process; prints one JSON object on stdout. */
-async function child(): Promise<void> {
+/** One phase in this process: `make` the inputs, or `run` and measure (prints one JSON object on stdout). */
+async function child(phase: string, dir: string): Promise<void> {
+  const root = toStorageUri(dir);
+  if (phase === 'make') {
+    await makeInputs(root);
+    return;
+  }
+  const memoryMb = Number(args['memory-mb']);
+  // The run's own peak RSS (workers are threads of this process), sampled: the lifetime peak would include
+  // DuckDB's query below.
+  let maxRssMb = process.memoryUsage.rss() / 1048576;
+  const sampler = setInterval(() => {
+    maxRssMb = Math.max(maxRssMb, process.memoryUsage.rss() / 1048576);
+  }, 50);
+  const ours = await timed(() =>
+    localRunner({ memoryMb }).run(refresherShapedJob(), { date: DATE }, { storageRoot: root, overwrite: true }),
+  ).finally(() => clearInterval(sampler));
+  const step = ours.result.steps[0]!;
+  const db = await DuckDBInstance.create(':memory:');
+  const conn = await db.connect();
+  const ev = path.join(localPath(joinUri(root, `bench/events/dt=${DATE}`)), '**/*.parquet');
+  const sg = path.join(localPath(joinUri(root, `bench/segments/dt=${DATE}`)), '**/*.parquet');
+  const out = path.join(dir, 'duckdb-joined.parquet');
+  const duck = await timed(() =>
+    conn.run(
+      `COPY (WITH latest AS (SELECT cookie_id, partner_id, arg_max(partner_user_id, ts) AS partner_user_id, max(ts) AS synced_at ` +
+        `FROM read_parquet('${ev}') GROUP BY cookie_id, partner_id) ` +
+        `SELECT l.cookie_id, l.partner_id, l.partner_user_id, l.synced_at, s.segment_ids FROM latest l JOIN read_parquet('${sg}') s USING (cookie_id)) ` +
+        `TO '${out}' (FORMAT parquet, COMPRESSION zstd)`,
+    ),
+  );
+  const duckRows = Number((await conn.runAndReadAll(`SELECT count(*) FROM '${out}'`)).getRows()[0]![0]);
+  conn.closeSync();
+  process.stdout.write(
+    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
+  );
+}
+
+function runPhase(phase: string, dir: string, ev: number, sg: number, memoryMb: number): string {
+  const me = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--phase', phase, '--dir', dir, '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (r.status !== 0) throw new Error(`bench ${phase} (${ev} events) failed with exit ${r.status ?? r.signal}`);
+  return r.stdout;
+}
+
+/** Makes the inputs in one process and measures in a fresh one. */
+async function runChild(ev: number, sg: number, memoryMb: number): Promise<Record<string, number>> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'courier-bench-engine-'));
   try {
-    const root = toStorageUri(dir);
-    await makeInputs(root);
-    const memoryMb = Number(args['memory-mb']);
-    const ours = await timed(() =>
-      localRunner({ memoryMb }).run(refresherShapedJob(), { date: DATE }, { storageRoot: root, overwrite: true }),
-    );
-    const step = ours.result.steps[0]!;
-    const db = await DuckDBInstance.create(':memory:');
-    const conn = await db.connect();
-    const ev = path.join(localPath(joinUri(root, `bench/events/dt=${DATE}`)), '**/*.parquet');
-    const sg = path.join(localPath(joinUri(root, `bench/segments/dt=${DATE}`)), '**/*.parquet');
-    const out = path.join(dir, 'duckdb-joined.parquet');
-    const duck = await timed(() =>
-      conn.run(
-        `COPY (WITH latest AS (SELECT cookie_id, partner_id, arg_max(partner_user_id, ts) AS partner_user_id, max(ts) AS synced_at ` +
-          `FROM read_parquet('${ev}') GROUP BY cookie_id, partner_id) ` +
-          `SELECT l.cookie_id, l.partner_id, l.partner_user_id, l.synced_at, s.segment_ids FROM latest l JOIN read_parquet('${sg}') s USING (cookie_id)) ` +
-          `TO '${out}' (FORMAT parquet, COMPRESSION zstd)`,
-      ),
-    );
-    const duckRows = Number((await conn.runAndReadAll(`SELECT count(*) FROM '${out}'`)).getRows()[0]![0]);
-    conn.closeSync();
-    const maxRssMb = process.resourceUsage().maxRSS / 1024;
-    process.stdout.write(
-      JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
-    );
+    runPhase('make', dir, ev, sg, memoryMb);
+    return JSON.parse(runPhase('run', dir, ev, sg, memoryMb).trim().split('\n').pop()!) as Record<string, number>;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
-function runChild(ev: number, sg: number, memoryMb: number): Record<string, number> {
-  const me = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--child', '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 20,
-  });
-  if (r.status !== 0) throw new Error(`bench child (${ev} events) failed with exit ${r.status ?? r.signal}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
-}
-
-if (args.child) {
-  await child();
+if (args.phase !== undefined) {
+  await child(args.phase, args.dir!);
 } else {
-  const base = runChild(events, segments, 1024);
+  const base = await runChild(events, segments, 1024);
   if (base.rowsOut !== base.duckRows) throw new Error(`local runner wrote ${base.rowsOut} rows, DuckDB ${base.duckRows}`);
   report({ bench: 'engine', metric: 'refresher-shaped job', value: base.seconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.seconds! / base.duckdbSeconds!, goal: 'ratio <= 2', events, segments, rowsOut: base.rowsOut, rowsPerSecond: (events + segments) / base.seconds! });
-  const big = runChild(events * 10, segments * 10, 2048);
+  const big = await runChild(events * 10, segments * 10, 2048);
   if (big.rowsOut !== big.duckRows) throw new Error(`10x: local runner wrote ${big.rowsOut} rows, DuckDB ${big.duckRows}`);
   report({ bench: 'engine', metric: '10x data, memoryMb 2048', value: big.seconds!, unit: 's', anchor: '1x time', anchorValue: base.seconds!, ratio: big.seconds! / base.seconds!, goal: 'ratio <= 11', duckdbSeconds: big.duckdbSeconds, spilledRuns: big.spilledRuns });
   report({ bench: 'engine', metric: '10x peak RSS', value: big.maxRssMb!, unit: 'MB', anchor: 'memoryMb cap', anchorValue: 2048, ratio: big.maxRssMb! / 2048, goal: 'ratio <= 1.25' });
