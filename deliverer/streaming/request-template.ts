@@ -227,9 +227,16 @@ function segments(request: SyncRequest, context: Context): string {
   return context === 'json-string' ? JSON.stringify(joined).slice(1, -1) : joined;
 }
 
+// Requests of one run mostly share their expiry (same day, same expiryDays): format each distinct value once.
+let lastExpiryMs = Number.NaN;
+let lastExpiryText = '';
+
 function isoSeconds(ms: number, requestId: string): string {
+  if (ms === lastExpiryMs) return lastExpiryText;
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) {
     throw new RequestBuildError(`request ${requestId}: expires_at ${String(ms)} is not a valid time`);
   }
-  return `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+  lastExpiryText = `${new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19)}Z`;
+  lastExpiryMs = ms;
+  return lastExpiryText;
 }

@@ -11,6 +11,13 @@ export class Semaphore {
     return this.held;
   }
 
+  /** Takes a slot if one is free now (no promise, no await: the common case costs nothing). */
+  tryAcquire(): boolean {
+    if (this.held >= this.limit) return false;
+    this.held++;
+    return true;
+  }
+
   async acquire(): Promise<void> {
     if (this.held < this.limit) {
       this.held++;
