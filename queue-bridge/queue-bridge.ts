@@ -39,6 +39,11 @@ export interface BridgeOptions {
   /** Keep running and look for new datasets every `discoverEveryMs` (default 30 s) instead of stopping when all are acknowledged. */
   watch?: boolean;
   discoverEveryMs?: number;
+  /**
+   * Only these partners' files are handed over (the streaming partners: batch partners' requests go out as files and
+   * nobody would consume their queues). A dataset is done once these partners' rows are acknowledged. Default: all.
+   */
+  partnerIds?: readonly number[];
   /** Rows per Parquet read batch (and per enqueue). Default 8192. */
   readBatchRows?: number;
   logger?: BridgeLogger;
@@ -207,6 +212,7 @@ export async function runBridge(options: BridgeOptions): Promise<BridgeResult> {
   const discoverEveryMs = options.discoverEveryMs ?? 30_000;
   const batchRows = options.readBatchRows ?? 8192;
   const log = options.logger ?? NOOP_LOGGER;
+  const partnerIds = options.partnerIds ? new Set(options.partnerIds) : undefined;
 
   const checkpoint: BridgeCheckpoint = await readCheckpoint(root);
   const feeds = new Map<string, Feed>();
@@ -232,6 +238,7 @@ export async function runBridge(options: BridgeOptions): Promise<BridgeResult> {
       dirty = true;
       const cursors: FileCursor[] = [];
       for (const req of dataset.files) {
+        if (partnerIds && !partnerIds.has(req.queue.partnerId)) continue;
         const p = (progress.files[req.path] ??= { rows: req.rows, handed: 0, acked: 0 });
         // Rows handed over but not acknowledged may be lost (embedded broker) or still queued (Redis): send again.
         resent += p.handed - p.acked;

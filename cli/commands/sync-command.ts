@@ -120,6 +120,7 @@ export const registerSyncCommand: RegisterCommands = (program, context) => {
                 root: config.storage.root,
                 broker,
                 requestsDataset: config.queue.requestsDataset,
+                partnerIds: partners.map((p) => p.partnerId),
                 windowItems: config.queue.windowItems,
                 pollMs: config.queue.pollMs,
                 checkpointEveryMs: config.queue.checkpointEveryMs,

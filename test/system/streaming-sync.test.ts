@@ -48,6 +48,8 @@ describe('courier sync (embedded broker, bridge in the same process)', () => {
       ...partnerRequests(17, 600),
       ...partnerRequests(18, 600),
       ...partnerRequests(19, 200),
+      // A partner without streaming settings (batch only, or gone from the config): its rows are not queued.
+      ...partnerRequests(99, 100),
     ]);
     await writeStreamingConfig(
       dir,
