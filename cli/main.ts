@@ -8,13 +8,14 @@ import { CliContext, type CliIo, type GlobalOptions, type RegisterCommands } fro
 import { registerConfigCommands } from './commands/config-command.ts';
 import { registerGenerateCommand } from './commands/generate-command.ts';
 import { registerDatasetsCommands } from './commands/datasets-command.ts';
+import { registerBridgeCommand } from './commands/bridge-command.ts';
 import { registerDeliverCommands } from './commands/deliver-command.ts';
 import { registerWorkflowCommands } from './commands/workflow-commands.ts';
 import { registerWorkflowHistoryCommands } from './commands/workflow-history-commands.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.ts';
 import { LOG_LEVELS } from './logger.ts';
 
-const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands];
+const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands];
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
