@@ -49,6 +49,14 @@ describe('rate limiter', () => {
     }
   });
 
+  it('paces many callers reserving at the same instant (a lane receiving a batch)', () => {
+    const clock = manualClock();
+    const limiter = new RateLimiter(200, 10, clock);
+    const times = Array.from({ length: 300 }, () => clock.now() + limiter.reserve()).sort((a, b) => a - b);
+    for (const windowMs of [5, 50, 500]) expect(maxInWindow(times, windowMs)).toBeLessThanOrEqual(10 + Math.ceil((200 * windowMs) / 1000));
+    expect(times.filter((t) => t === clock.now())).toHaveLength(10);
+  });
+
   it('lets a burst out at once after an idle spell, then paces', async () => {
     const clock = manualClock();
     const limiter = new RateLimiter(10, 3, clock);
