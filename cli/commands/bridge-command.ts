@@ -86,6 +86,8 @@ With queue.broker: embedded the queues live inside one process: run \`courier sy
           checkpointEveryMs: config.queue.checkpointEveryMs,
           discoverEveryMs: config.queue.discoverEveryMs,
           watch: opts.watch,
+          // Batch-only partners' requests go out as files; nobody would consume their queues.
+          partnerIds: config.partners.filter((p) => p.delivery !== 'batch').map((p) => p.id),
           logger: ctx.logger.child({ component: 'bridge' }),
           signal: stop.signal,
           onTick,
