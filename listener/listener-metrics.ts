@@ -1,0 +1,74 @@
+/**
+ * Prometheus metrics of one listener process, in a registry of its own (several listeners can live in one
+ * test process; in a cluster the primary sums the workers' registries). The request path only increments
+ * pre-bound counters; everything else is read at scrape time.
+ */
+import { Counter, Gauge, Registry, type Counter as CounterType } from 'prom-client';
+import { OUTCOMES, type Outcome } from './log-ring.ts';
+
+/** What the metrics read at scrape time. */
+export interface ListenerState {
+  ready(): boolean;
+  snapshotUsers(): number;
+  snapshotBytes(): number;
+  snapshotDay(): string | undefined;
+  connections(): number;
+  logDropped(): number;
+  logWritten(): number;
+  logPendingBytes(): number;
+}
+
+/** The listener's metrics and the hot-path counters. */
+export class ListenerMetrics {
+  readonly registry = new Registry();
+  readonly requests: Record<Outcome, CounterType.Internal>;
+  readonly readyChecks: { yes: CounterType.Internal; no: CounterType.Internal };
+  private readonly clientErrors: Counter<string>;
+  readonly rejected: Counter<string>;
+  readonly snapshotLoads: Counter<string>;
+
+  constructor(state: ListenerState) {
+    const registers = [this.registry];
+    const requests = new Counter({ name: 'listener_requests_total', help: 'Bid requests answered, by outcome', labelNames: ['outcome'], registers });
+    this.requests = Object.fromEntries(OUTCOMES.map((o) => [o, requests.labels(o)])) as Record<Outcome, CounterType.Internal>;
+    const ready = new Counter({ name: 'listener_ready_checks_total', help: 'Ready checks, by answer (1 = ready)', labelNames: ['answer'], registers });
+    this.readyChecks = { yes: ready.labels('1'), no: ready.labels('0') };
+    this.clientErrors = new Counter({
+      name: 'listener_client_errors_total',
+      help: 'Connections dropped for bad input (parse errors, oversized headers, slow headers), by error code',
+      labelNames: ['code'],
+      registers,
+    });
+    this.rejected = new Counter({
+      name: 'listener_rejected_requests_total',
+      help: 'Requests answered empty (or closed) without a lookup, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.snapshotLoads = new Counter({ name: 'listener_snapshot_loads_total', help: 'Snapshot loads, by result', labelNames: ['result'], registers });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge('listener_ready', '1 when the ready check answers 1', () => (state.ready() ? 1 : 0));
+    gauge('listener_snapshot_users', 'Users in the loaded snapshot', state.snapshotUsers);
+    gauge('listener_snapshot_bytes', 'Bytes of the loaded snapshot in memory', state.snapshotBytes);
+    gauge('listener_snapshot_day_seconds', 'The loaded snapshot day (dt=) as Unix seconds; 0 when none', () => {
+      const day = state.snapshotDay();
+      return day === undefined ? 0 : Date.parse(`${day}T00:00:00Z`) / 1000;
+    });
+    gauge('listener_open_connections', 'Open client connections', state.connections);
+    gauge('listener_log_records_dropped', 'Log records dropped because the buffer was full', state.logDropped);
+    gauge('listener_log_records_written', 'Log records written to files', state.logWritten);
+    gauge('listener_log_buffer_pending_bytes', 'Log buffer bytes not yet written', state.logPendingBytes);
+  }
+
+  clientError(code: string): void {
+    this.clientErrors.labels(code).inc();
+  }
+}
