@@ -79,6 +79,7 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
   const { requests, readyChecks, rejected } = metrics;
   const readyPath = settings.readyPath;
   const plain = (res: ServerResponse, status: number, body: Buffer) => {
+    res.sendDate = false;
     res.writeHead(status, ['Content-Type', 'text/plain', 'Content-Length', String(body.length)]);
     res.end(body);
   };
