@@ -12,10 +12,11 @@ import { registerBridgeCommand } from './commands/bridge-command.ts';
 import { registerDeliverCommands } from './commands/deliver-command.ts';
 import { registerWorkflowCommands } from './commands/workflow-commands.ts';
 import { registerWorkflowHistoryCommands } from './commands/workflow-history-commands.ts';
+import { registerListenCommands } from './commands/listen-command.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.ts';
 import { LOG_LEVELS } from './logger.ts';
 
-const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands];
+const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands, registerListenCommands];
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

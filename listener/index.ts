@@ -12,3 +12,4 @@ export { LogWriter, type LogWriterSettings } from './log-writer.ts';
 export { ListenerMetrics } from './listener-metrics.ts';
 export { startListener, type RunningListener } from './listener-server.ts';
 export type { ListenerClusterSettings, ListenerSettings } from './listener-settings.ts';
+export { runListenerCluster, SETTINGS_ENV, type ListenerCluster } from './listener-cluster.ts';

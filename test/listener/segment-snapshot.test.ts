@@ -108,7 +108,7 @@ describe('snapshot build from the cookie-sync store and segments', () => {
     await expect(buildSegmentSnapshot({ ...buildSettings(t.root, '2026-11-01') })).rejects.toThrow(/no complete segments\/dt=<day> on or before 2026-11-01/);
     const file = path.join(localPath(t.root), 'listener-snapshot', `dt=${DAY}`, 'segments.snap');
     const bytes = await readFile(file);
-    bytes[bytes.length - 1] ^= 1;
+    bytes[bytes.length - 1]! ^= 1;
     await writeFile(file, bytes);
     await expect(loadSnapshot({ storageRoot: t.root, snapshotDataset: 'listener-snapshot' }, DAY)).rejects.toThrow(/segments\.snap: sha256 differs from its _SUCCESS marker/);
   });
