@@ -63,10 +63,9 @@ export async function runListenerCluster(settings: ListenerClusterSettings, logg
     });
 
   try {
-    // The first worker picks the port (0 = any); the others share it.
-    port = await fork();
-    if (settings.port === 0) env[SETTINGS_ENV] = JSON.stringify({ ...settings, port });
-    await Promise.all(Array.from({ length: settings.workers - 1 }, fork));
+    // Port 0 too is one handle in the primary, so every worker shares the port it picked.
+    const ports = await Promise.all(Array.from({ length: settings.workers }, fork));
+    port = ports[0]!;
   } catch (error) {
     stopping = true;
     for (const w of workers) w.kill();

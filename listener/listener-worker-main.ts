@@ -12,8 +12,9 @@ const settings = JSON.parse(process.env[SETTINGS_ENV] ?? 'null') as ListenerClus
 if (settings === null) throw new Error(`${SETTINGS_ENV} is not set: this module is started by \`courier listen\``);
 const logger = pino({ level: settings.logLevel, base: { pid: process.pid, worker: process.env['NODE_UNIQUE_ID'] } });
 const listener = await startListener(settings, logger);
-// The primary's /metrics asks every worker for its registry over IPC.
+// The primary's /metrics asks every worker for its registry over IPC; constructing one adds the worker's responder.
 AggregatorRegistry.setRegistries([listener.metrics.registry]);
+new AggregatorRegistry();
 process.send?.({ type: 'listening', port: listener.port });
 let stopping = false;
 const stop = () => {
