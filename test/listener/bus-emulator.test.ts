@@ -1,0 +1,35 @@
+// The bench's bus emulator against a real listener: every request answered, the ready check seen as 1.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBusEmulator } from '../../bench/bus-emulator.ts';
+import { startListener, type RunningListener } from '../../listener/index.ts';
+import { buildFixtureSnapshot, listenerSettings, silentLogger, tempRoot } from './listener-fixtures.ts';
+
+describe('bus emulator', () => {
+  let t: Awaited<ReturnType<typeof tempRoot>>;
+  let listener: RunningListener;
+  beforeAll(async () => {
+    t = await tempRoot();
+    await buildFixtureSnapshot(t.root, '2026-11-23');
+    listener = await startListener(listenerSettings(t.root, t.logDir), silentLogger);
+  });
+  afterAll(async () => {
+    await listener.stop();
+    await t.done();
+  });
+
+  it('sends the ready check then M requests on each of N connections, one in flight, and reports them', async () => {
+    const r = await runBusEmulator({ port: listener.port, connections: 20, requests: 25, timeoutMs: 1000, uidBase: 2222222222222222222n, uidCount: 1 });
+    expect(r).toMatchObject({ mode: 'closed-loop', requestsSent: 500, answered: 500, readyNotOne: 0, closedConnections: 0, lostConnections: 0 });
+    expect(r.p50Us).toBeGreaterThan(0);
+    expect(r.p999Us).toBeGreaterThanOrEqual(r.p99Us);
+    const metrics = await listener.metrics.registry.getSingleMetricAsString('listener_requests_total');
+    expect(metrics).toContain('listener_requests_total{outcome="hit"} 500');
+  });
+
+  it('holds a steady rate in open-loop mode', async () => {
+    const r = await runBusEmulator({ port: listener.port, connections: 10, rate: 500, seconds: 1, timeoutMs: 1000 });
+    expect(r.mode).toBe('open-loop');
+    expect(r.answered).toBeGreaterThan(400);
+    expect(r.answered).toBeLessThanOrEqual(510);
+  });
+});
