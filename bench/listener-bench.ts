@@ -143,8 +143,15 @@ try {
   const listener = await startChild([path.join(here, '..', 'bin', 'courier.js'), '--json', '--log-level', 'warn', 'listen', '--port', '0', '--workers', String(WORKERS)], dir);
   try {
     const closed = ['--requests', String(REQUESTS)];
-    const bareSat = await emulate(bare.port, closed);
-    const listenerSat = await emulate(listener.port, closed);
+    // Two rounds, alternating, the best of each kept: the box is shared and noisy.
+    const rounds: BusReport[][] = [[], []];
+    for (let round = 0; round < 2; round++) {
+      rounds[0]!.push(await emulate(bare.port, closed));
+      rounds[1]!.push(await emulate(listener.port, closed));
+    }
+    const best = (runs: BusReport[]) => runs.reduce((a, b) => (b.reqPerSec > a.reqPerSec ? b : a));
+    const bareSat = best(rounds[0]!);
+    const listenerSat = best(rounds[1]!);
     const conditions = { connections: CONNECTIONS, requestsPerConnection: REQUESTS, workers: WORKERS, users: USERS, note: 'emulator and servers share this box\'s cores' };
     report({
       bench: 'listener',
@@ -162,6 +169,7 @@ try {
       closedConnections: listenerSat.closedConnections,
       anchorP99Us: bareSat.p99Us,
       anchorClosedConnections: bareSat.closedConnections,
+      allRounds: { bare: rounds[0]!.map((r) => Math.round(r.reqPerSec)), listener: rounds[1]!.map((r) => Math.round(r.reqPerSec)) },
       ...conditions,
     });
     const steady = ['--rate', '10000', '--seconds', '10'];
