@@ -561,7 +561,9 @@ const listener = z
       .default('./.courier/listener-logs')
       .describe('Local directory of the log-level files (one gzip file per process and UTC day); relative to this file.'),
     logBufferMb: wholeNumber(1, 4096).default(64).describe('Memory for log records not yet written, per process, MiB; records beyond it are dropped and counted.'),
-    logFlushMs: wholeNumber(10).default(1000).describe('How often buffered log records are written to the log file, in ms.'),
+    logFlushMs: wholeNumber(10)
+      .default(250)
+      .describe('How often buffered log records are written to the log file, in ms; a crash loses at most this much of them.'),
     metricsPort: wholeNumber(0, 65535)
       .optional()
       .describe('Port of the Prometheus /metrics endpoint of `courier listen` (all processes summed); none when unset.'),

@@ -35,7 +35,8 @@ function open(day: string): DayFile {
   const file = path.join(dir, `${data.fileStem}.tsv.gz`);
   // Append: a restarted process with the same name adds a gzip member, which gunzip reads as one stream.
   const out = createWriteStream(file, { flags: 'a' });
-  const gzip = createGzip({ level: 6 });
+  // Level 1: on a saturated box the writer thread competes with the request path for the same cores.
+  const gzip = createGzip({ level: 1 });
   gzip.pipe(out);
   const done = new Promise<void>((resolve) => {
     out.on('close', resolve);

@@ -30,7 +30,7 @@ describe('listener config', () => {
       pollMs: 30_000,
       logDir: path.join(dir, '.courier/listener-logs'),
       logBufferMb: 64,
-      logFlushMs: 1000,
+      logFlushMs: 250,
       metricsHost: '127.0.0.1',
     });
   });
