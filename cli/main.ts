@@ -12,11 +12,13 @@ import { registerBridgeCommand } from './commands/bridge-command.ts';
 import { registerDeliverCommands } from './commands/deliver-command.ts';
 import { registerWorkflowCommands } from './commands/workflow-commands.ts';
 import { registerWorkflowHistoryCommands } from './commands/workflow-history-commands.ts';
+import { registerPartnerStubCommand } from './commands/partner-stub-command.ts';
+import { registerSyncCommand } from './commands/sync-command.ts';
 import { registerListenCommands } from './commands/listen-command.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.ts';
 import { LOG_LEVELS } from './logger.ts';
 
-const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands, registerListenCommands];
+const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerSyncCommand, registerPartnerStubCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands, registerListenCommands];
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
