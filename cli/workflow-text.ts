@@ -47,12 +47,42 @@ function countersText(stages: readonly StageRecord[]): string[] {
   return lines.length ? ['counters:', ...lines] : [];
 }
 
-/** A run's outcome: one line per stage, then the counters. */
+const factText = (v: unknown): string => (typeof v === 'number' ? v.toLocaleString('en-US') : typeof v === 'string' ? v : JSON.stringify(v));
+
+/**
+ * What each stage produced, from its summary: scalar facts on one line, lists of records (requests per partner
+ * and priority, files) one per line. Generic, so a new stage's summary shows without changes here.
+ */
+function producedText(stages: readonly StageRecord[]): string[] {
+  const lines: string[] = [];
+  for (const s of stages) {
+    if (!s.summary || s.state !== 'succeeded') continue;
+    const facts: string[] = [];
+    const lists: string[] = [];
+    for (const [key, value] of Object.entries(s.summary)) {
+      if (Array.isArray(value)) {
+        if (value.length === 0) continue;
+        lists.push(`    ${key}:`);
+        for (const item of value) {
+          const shown = item !== null && typeof item === 'object' ? Object.entries(item).map(([k, v]) => `${k} ${factText(v)}`).join('  ') : factText(item);
+          lists.push(`      ${shown}`);
+        }
+      } else if (value !== null && value !== false && typeof value !== 'object') {
+        facts.push(`${key} ${factText(value)}`);
+      }
+    }
+    lines.push(`  ${s.name}: ${facts.join(', ')}`, ...lists);
+  }
+  return lines.length ? ['produced:', ...lines] : [];
+}
+
+/** A run's outcome: one line per stage, what the stages produced, then the counters. */
 export function runResultText(r: WorkflowRunResult): string {
   const width = Math.max(...r.stages.map((s) => s.name.length));
   return [
     `${r.workflow} ${r.period}: ${r.state} in ${formatDuration(r.seconds * 1000)} (run ${r.runId})`,
     ...r.stages.map((s) => stageLine(s, width)),
+    ...producedText(r.stages),
     ...countersText(r.stages),
     `history: ${r.historyUri}`,
   ].join('\n');

@@ -18,7 +18,7 @@ until grep -q "listening on" "$log"; do
   fi
   sleep 0.1
 done
-node bin/courier.js sync
+node bin/courier.js --log-level warn sync
 kill "$stub"
 wait "$stub" || true
 trap - EXIT

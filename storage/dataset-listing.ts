@@ -21,7 +21,7 @@ export interface DatasetListing {
   problem?: string;
 }
 
-const NOT_DATASETS = new Set(['_runs', '_deliveries']);
+const NOT_DATASETS = new Set(['_runs', '_deliveries', '_bridge']);
 
 /** Lists datasets under `rootUri`, depth-first in path order. */
 export async function listDatasets(rootUri: string): Promise<DatasetListing[]> {
@@ -47,8 +47,8 @@ export async function listDatasets(rootUri: string): Promise<DatasetListing[]> {
     }
     const files = entries.filter((e) => !e.isDirectory && !e.name.startsWith('.'));
     if (files.length > 0 && uri !== root) out.push({ uri, path: rel(uri), state: 'incomplete', files: files.length });
-    // `_runs/` (workflow run history, `courier runs`) and `_deliveries/` (the delivery ledger, `courier deliveries`)
-    // under the root hold JSON records, not datasets.
+    // `_runs/` (workflow run history, `courier runs`), `_deliveries/` (the delivery ledger, `courier deliveries`) and
+    // `_bridge/` (the queue-bridge checkpoint) under the root hold JSON records, not datasets.
     for (const e of entries) if (e.isDirectory && !(uri === root && NOT_DATASETS.has(e.name))) await walk(e.uri);
   };
   if (!(await fs.exists(root))) throw new StorageError(root, 'does not exist', 'check storage.root in the config, or generate data first (courier generate)');

@@ -21,6 +21,8 @@ beforeEach(async () => {
   await fsp.writeFile(path.join(dir, '_runs/daily-refresh/2026-11-23/20261124T013000000Z-0a1b2c3d.json'), '{}');
   await fsp.mkdir(path.join(dir, '_deliveries/ledger/globex'), { recursive: true });
   await fsp.writeFile(path.join(dir, '_deliveries/ledger/globex/dt=2026-11-23.json'), '{}');
+  await fsp.mkdir(path.join(dir, '_bridge'), { recursive: true });
+  await fsp.writeFile(path.join(dir, '_bridge/checkpoint.json'), '{}');
 });
 afterEach(async () => {
   await fsp.rm(dir, { recursive: true, force: true });
