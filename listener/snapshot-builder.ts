@@ -5,7 +5,7 @@
  *
  * Why a builder here rather than an engine job: the join runs on 64-bit hashes in typed arrays (16 bytes per
  * store row, radix-sorted), never holding a cookie or user id string beyond its batch, so 50M users build in a
- * few GB on one machine; an engine shuffle would carry every id as a string through sort and spill, and the
+ * few GB on one machine (estimated 60-100 bytes per store row at peak, docs/listener.md); an engine shuffle would carry every id as a string through sort and spill, and the
  * output is not rows but one binary file in the listener's memory layout. It reads through storage, so it
  * works on any storage root.
  */
