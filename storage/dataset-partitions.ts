@@ -13,9 +13,19 @@ export interface PartitionKey {
 /** Partition keys as written in options: a column name, or `{column, as}` to name its directory key. */
 export type PartitionSpec = string | { column: string; as: string };
 
-/** Normalises partition specs. */
+const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Normalises partition specs; a spec without a usable column or directory key is an error, not `undefined=17/`. */
 export function partitionKeys(specs: readonly PartitionSpec[] = []): PartitionKey[] {
-  return specs.map((s) => (typeof s === 'string' ? { column: s, key: s } : { column: s.column, key: s.as }));
+  return specs.map((s, i) => {
+    const key = typeof s === 'string' ? { column: s, key: s } : { column: (s as { column?: unknown }).column, key: (s as { as?: unknown }).as };
+    if (typeof key.column !== 'string' || typeof key.key !== 'string' || !KEY_NAME.test(key.column) || !KEY_NAME.test(key.key)) {
+      throw new Error(
+        `partitionBy[${i}] is ${JSON.stringify(s)}: expected a column name, or { column, as } naming the column and its directory key (letters, digits, _)`,
+      );
+    }
+    return key as PartitionKey;
+  });
 }
 
 /** A partition value as it appears in a path segment (escaped so `/` and `=` cannot break the layout). */

@@ -77,7 +77,7 @@ export async function readParquetSchema(file: string, where = file): Promise<Rec
   return withConnection(async (conn) => {
     const fields: FieldSpec[] = [];
     try {
-      for await (const chunk of streamChunks(conn, `DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(path)})`)) {
+      for await (const chunk of streamChunks(conn, `DESCRIBE SELECT * FROM read_parquet(${sqlLiteral(path)}, hive_partitioning = false)`)) {
         const n = duckdb.data_chunk_get_size(chunk);
         const names = readStringsPerValue(duckdb.data_chunk_get_vector(chunk, 0), n);
         const types = readStringsPerValue(duckdb.data_chunk_get_vector(chunk, 1), n);
@@ -102,7 +102,7 @@ export async function countParquetRows(file: string, where = file): Promise<numb
   const path = literal.path;
   return withConnection(async (conn) => {
     try {
-      for await (const chunk of streamChunks(conn, `SELECT count(*)::DOUBLE FROM read_parquet(${sqlLiteral(path)})`)) {
+      for await (const chunk of streamChunks(conn, `SELECT count(*)::DOUBLE FROM read_parquet(${sqlLiteral(path)}, hive_partitioning = false)`)) {
         const d = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), 8);
         return new Float64Array(d.buffer, d.byteOffset, 1)[0]!;
       }
@@ -252,7 +252,7 @@ export async function* readParquetFile(
     `SELECT count(*)::INTEGER AS n, list(file_row_number::INTEGER ${ordered ? 'ORDER BY file_row_number' : ''}) AS r, ` +
     `${fields.flatMap((f) => foldExpressions(f, ordered ? 'ORDER BY file_row_number' : '')).join(', ')} FROM (` +
     `SELECT (file_row_number - ${fromRow}) // ${group} AS g, file_row_number, ${casts.join(', ')} ` +
-    `FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) ` +
+    `FROM read_parquet(${sqlLiteral(path)}, file_row_number = true, hive_partitioning = false) ` +
     `WHERE file_row_number >= ${fromRow} AND file_row_number < ${Math.min(fromRow + range, end)}` +
     `) GROUP BY g ORDER BY g`;
   const literal = await literalParquetPath(file, where);
@@ -502,7 +502,7 @@ function assembleGroup(
 async function rereadStrings(path: string, f: FieldSpec, rowBase: number, n: number, where: string): Promise<(string | null)[] | (string[] | null)[]> {
   return withConnection(async (conn) => {
     const c = sqlIdent(f.name);
-    const sql = `SELECT ${c}::VARCHAR FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n} ORDER BY file_row_number`;
+    const sql = `SELECT ${c}::VARCHAR FROM read_parquet(${sqlLiteral(path)}, file_row_number = true, hive_partitioning = false) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n} ORDER BY file_row_number`;
     try {
       if (f.type === 'string') {
         const out: (string | null)[] = [];
@@ -512,7 +512,7 @@ async function rereadStrings(path: string, f: FieldSpec, rowBase: number, n: num
       // list<string>: re-read as (row, element) pairs keeping nulls and empties apart.
       const out: (string[] | null)[] = new Array(n).fill(null);
       // Element index `i` keeps each list's order: the sort is not stable, so ties on the row would not.
-      const listSql = `SELECT file_row_number::INTEGER - ${rowBase}, ${c} IS NULL, e FROM (SELECT file_row_number, ${c}, unnest(x) AS e, generate_subscripts(x, 1) AS i FROM (SELECT file_row_number, ${c}, CASE WHEN len(${c}) = 0 OR ${c} IS NULL THEN [NULL::VARCHAR] ELSE ${c} END AS x FROM read_parquet(${sqlLiteral(path)}, file_row_number = true) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n})) ORDER BY file_row_number, i`;
+      const listSql = `SELECT file_row_number::INTEGER - ${rowBase}, ${c} IS NULL, e FROM (SELECT file_row_number, ${c}, unnest(x) AS e, generate_subscripts(x, 1) AS i FROM (SELECT file_row_number, ${c}, CASE WHEN len(${c}) = 0 OR ${c} IS NULL THEN [NULL::VARCHAR] ELSE ${c} END AS x FROM read_parquet(${sqlLiteral(path)}, file_row_number = true, hive_partitioning = false) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n})) ORDER BY file_row_number, i`;
       for await (const chunk of streamChunks(conn, listSql)) {
         const m = duckdb.data_chunk_get_size(chunk);
         const rd = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), m * 4);

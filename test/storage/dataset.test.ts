@@ -157,5 +157,9 @@ describe('datasets', () => {
 
   it('rejects a partition column that is not in the schema', async () => {
     await expect(writeDataset(uri, schema, [], { partitionBy: ['nope'] })).rejects.toThrow(/partition column "nope" is not in the schema/);
+    // A misspelt `as` must not write `undefined=17/` directories.
+    await expect(writeDataset(uri, schema, [], { partitionBy: [{ column: 'partner_id', key: 'partner' } as never] })).rejects.toThrow(
+      /partitionBy\[0\] is \{"column":"partner_id","key":"partner"\}: expected a column name, or \{ column, as \}/,
+    );
   });
 });

@@ -98,6 +98,16 @@ describe('round trip of every field type', () => {
     expect(s.fields.map((f) => [f.name, f.type])).toEqual(ALL_SCHEMA.fields.map((f) => [f.name, f.type]));
   });
 
+  it('reads files below Hive-style directories (dt=2026-11-23/) as they are: no partition columns invented', async () => {
+    const { sub } = await freshTarget();
+    const file = `${sub}/dt=2026-11-23/part=x/data.parquet`;
+    await fs.mkdir(`${sub}/dt=2026-11-23/part=x`, { recursive: true });
+    await writeParquetFile(file, ALL_SCHEMA, [rowsToBatch(ALL_SCHEMA, rows.slice(0, 5))]);
+    expect((await readParquetSchema(file)).fields.map((f) => f.name)).toEqual(ALL_SCHEMA.fields.map((f) => f.name));
+    expect(await countParquetRows(file)).toBe(5);
+    expect(await readRows(file, ALL_SCHEMA)).toHaveLength(5);
+  });
+
   it('zero-row files: no batches, no rows, count 0, schema kept', async () => {
     for (const batches of [[], [rowsToBatch(ALL_SCHEMA, [])], [rowsToBatch(ALL_SCHEMA, []), rowsToBatch(ALL_SCHEMA, [])]]) {
       const { sub, file } = await freshTarget();
