@@ -67,19 +67,30 @@ export function compareKeys(a: Key, b: Key, parts = Infinity): number {
 const F64 = new Float64Array(1);
 const U32 = new Uint32Array(F64.buffer);
 const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const NUMBER_TAG = '\u0001';
-const STRING_TAG = '\u0002';
-const END = '\u0000';
+const NUMBER_TAG = 0x01;
+const STRING_TAG = 0x02;
+const END = 0x00;
+const ESCAPE = 0x01;
+
+/** The most bytes `writeSortKey` may write for `key`: 9 per number, 3 per code unit plus 2 per string. */
+export function sortKeyBound(key: Key): number {
+  let n = 0;
+  for (let i = 0; i < key.length; i++) {
+    const part = key[i]!;
+    n += typeof part === 'number' ? 9 : 3 * part.length + 2;
+  }
+  return n;
+}
 
 /**
- * A string whose UTF-16 code-unit order (`<`) is `compareKeys` order, so a runner computes it once per pair
- * and sorts and merges with plain string comparisons. Each part is a tag (numbers `\u0001` before strings
- * `\u0002`, and the end of a shorter key before either), then a number as its float64 bits made sortable, in
- * four code units, or a string with `\u0000` and `\u0001` escaped and `\u0000` closing it (so a prefix sorts first).
- * In memory only: it may hold lone surrogates, so it is never written as UTF-8.
+ * Writes the sort key of `key` at `at` in `out` (room for `sortKeyBound(key)` bytes) and returns where it
+ * ends. Sort keys compare as bytes (memcmp) in `compareKeys` order, so a runner encodes a key once and sorts,
+ * merges and groups on bytes. Each part is a tag byte (numbers 0x01 before strings 0x02; the end of a shorter
+ * key sorts before either), then a number as its float64 bits made sortable (8 bytes, big-endian), or a string
+ * as its UTF-16 code units each written like UTF-8 (so byte order is code-unit order, surrogates included),
+ * with code units 0 and 1 escaped as 0x01 0x01 and 0x01 0x02 and a 0x00 closing it (so a prefix sorts first).
  */
-export function sortKeyOf(key: Key): string {
-  let out = '';
+export function writeSortKey(key: Key, out: Uint8Array, at: number): number {
   for (let i = 0; i < key.length; i++) {
     const part = key[i]!;
     if (typeof part === 'number') {
@@ -92,18 +103,104 @@ export function sortKeyOf(key: Key): string {
       } else {
         hi ^= 0x80000000;
       }
-      out += NUMBER_TAG + String.fromCharCode(hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff);
+      out[at] = NUMBER_TAG;
+      out[at + 1] = hi >>> 24;
+      out[at + 2] = hi >>> 16;
+      out[at + 3] = hi >>> 8;
+      out[at + 4] = hi;
+      out[at + 5] = lo >>> 24;
+      out[at + 6] = lo >>> 16;
+      out[at + 7] = lo >>> 8;
+      out[at + 8] = lo;
+      at += 9;
     } else {
-      const escaped = part.indexOf(END) < 0 && part.indexOf(NUMBER_TAG) < 0 ? part : part.replace(/[\u0000\u0001]/g, (c) => (c === END ? '\u0001\u0001' : '\u0001\u0002'));
-      out += STRING_TAG + escaped + END;
+      out[at++] = STRING_TAG;
+      for (let j = 0; j < part.length; j++) {
+        const c = part.charCodeAt(j);
+        if (c < 0x80) {
+          if (c > ESCAPE) out[at++] = c;
+          else {
+            out[at++] = ESCAPE;
+            out[at++] = c + 1;
+          }
+        } else if (c < 0x800) {
+          out[at++] = 0xc0 | (c >> 6);
+          out[at++] = 0x80 | (c & 0x3f);
+        } else {
+          out[at++] = 0xe0 | (c >> 12);
+          out[at++] = 0x80 | ((c >> 6) & 0x3f);
+          out[at++] = 0x80 | (c & 0x3f);
+        }
+      }
+      out[at++] = END;
     }
   }
-  return out;
+  return at;
 }
 
-/** Compares two sort keys (from `sortKeyOf`): negative, zero or positive, as `compareKeys` on their keys. */
-export function compareSortKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/** The key whose sort key is `bytes[start, end)` (the inverse of `writeSortKey`). */
+export function readSortKey(bytes: Buffer, start: number, end: number): Key {
+  const key: KeyPart[] = [];
+  let at = start;
+  while (at < end) {
+    if (bytes[at] === NUMBER_TAG) {
+      let hi = ((bytes[at + 1]! << 24) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 8) | bytes[at + 4]!) >>> 0;
+      let lo = ((bytes[at + 5]! << 24) | (bytes[at + 6]! << 16) | (bytes[at + 7]! << 8) | bytes[at + 8]!) >>> 0;
+      if (hi & 0x80000000) hi ^= 0x80000000;
+      else {
+        hi = ~hi;
+        lo = ~lo;
+      }
+      U32[HI] = hi;
+      U32[1 - HI] = lo;
+      key.push(F64[0]!);
+      at += 9;
+      continue;
+    }
+    const from = ++at;
+    let plain = true;
+    while (bytes[at] !== END) {
+      const b = bytes[at++]!;
+      if (b <= ESCAPE || b >= 0x80) plain = false;
+    }
+    // Most keys are ASCII without escapes: one slice; others are decoded code unit by code unit.
+    key.push(plain ? bytes.toString('latin1', from, at) : decodeCodeUnits(bytes, from, at));
+    at++;
+  }
+  return key;
+}
+
+function decodeCodeUnits(bytes: Uint8Array, from: number, to: number): string {
+  const units: number[] = [];
+  for (let i = from; i < to; ) {
+    const b = bytes[i]!;
+    if (b === ESCAPE) {
+      units.push(bytes[i + 1]! - 1);
+      i += 2;
+    } else if (b < 0x80) {
+      units.push(b);
+      i++;
+    } else if (b < 0xe0) {
+      units.push(((b & 0x1f) << 6) | (bytes[i + 1]! & 0x3f));
+      i += 2;
+    } else {
+      units.push(((b & 0x0f) << 12) | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f));
+      i += 3;
+    }
+  }
+  let s = '';
+  for (let i = 0; i < units.length; i += 4096) s += String.fromCharCode(...units.slice(i, i + 4096));
+  return s;
+}
+
+/** Compares sort keys `a[as, ae)` and `b[bs, be)` byte by byte: negative, zero or positive, as `compareKeys` on their keys. */
+export function compareSortKeys(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): number {
+  const n = Math.min(ae - as, be - bs);
+  for (let i = 0; i < n; i++) {
+    const d = a[as + i]! - b[bs + i]!;
+    if (d !== 0) return d;
+  }
+  return ae - as - (be - bs);
 }
 
 /** True when two keys belong to the same reduce call. */

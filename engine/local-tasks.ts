@@ -3,18 +3,16 @@
  * own thread: the same code either way.
  *
  * - A map task reads one input file, maps with the shared MapTask, and buffers its pairs per reducer
- *   partition with each key's sort key (`sortKeyOf`, computed once). When the buffer passes its memory
+ *   partition as bytes (sort key and value JSON, `shuffle-runs.ts`). When the buffers pass their memory
  *   share, every partition is sorted by sort key, combined (if the step has a combiner: one call per run of
  *   equal keys) and spilled to disk as a sorted run; at the end what is left is written the same way as a
- *   last run per partition. Runs are JSON lines `[key, value]`.
+ *   last run per partition.
  * - A reduce task k-way merges its partition's runs (a binary heap; ties go to the earlier run, so equal
  *   keys keep the order an inline run gives them) into the shared ReduceTask and writes its output as a
  *   dataset of its own, which the runner moves into the step's output at commit.
  */
-import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import {
   rowsToBatch,
   writeDataset,
@@ -26,11 +24,11 @@ import {
 } from '../storage/index.ts';
 import { BadRecordLog, type BadRecordState } from './bad-records.ts';
 import { CounterSet, type Counters } from './counters.ts';
-import type { ShufflePair } from './job-context.ts';
 import type { Job } from './job-definition.ts';
-import { partitionOf, sortKeyOf, type ResolvedShuffle } from './key-order.ts';
+import { compareSortKeys, partitionOf, readSortKey, type ResolvedShuffle } from './key-order.ts';
 import { CombineTask, MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
+import { mergePasses, mergeRuns, PairBuffer, RunReader, RunWriter } from './shuffle-runs.ts';
 import { readInputFile, type InputFileSource } from './step-input.ts';
 
 /** What every task needs to rebuild its step's environment. */
@@ -141,13 +139,6 @@ export async function executeTask(job: Job, spec: TaskSpec, onProgress: (p: Task
   }
 }
 
-/** One buffered pair: its sort key, and the pair itself (kept only for a combiner) or its run line. */
-interface Buffered {
-  readonly sk: string;
-  readonly pair: ShufflePair | null;
-  line: string | null;
-}
-
 async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, onProgress: (p: TaskProgress) => void): Promise<MapOutcome> {
   const def = job.steps[spec.stepIndex]!;
   // The combiner runs over each sorted run (adjacent equal keys), not per input batch: a batch rarely holds
@@ -155,26 +146,28 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   const task = new MapTask(env, def, spec.input, { combinePerBatch: false });
   const combiner = def.combine ? new CombineTask(env, def) : undefined;
   const reducers = spec.shuffle.reducers;
-  const buffers: Buffered[][] = Array.from({ length: reducers }, () => []);
+  const buffers: PairBuffer[] = Array.from({ length: reducers }, () => new PairBuffer());
   const runs: string[][] = Array.from({ length: reducers }, () => []);
-  let bufferedBytes = 0;
   let spilledRuns = 0;
   let runNo = 0;
   await fsp.mkdir(spec.spillDir, { recursive: true });
 
-  const writeRuns = async (pressure: boolean): Promise<void> => {
+  const writeRuns = (pressure: boolean): void => {
     for (let p = 0; p < reducers; p++) {
-      let items = sortItems(buffers[p]!);
-      buffers[p] = [];
-      if (items.length === 0) continue;
-      if (combiner) items = combineSorted(combiner, items);
-      const file = path.join(spec.spillDir, `t${String(spec.taskIndex).padStart(5, '0')}-p${String(p).padStart(4, '0')}-r${String(runNo).padStart(4, '0')}.jsonl`);
-      await writeLines(file, items);
+      const buffer = buffers[p]!;
+      if (buffer.count === 0) continue;
+      const file = path.join(spec.spillDir, `t${String(spec.taskIndex).padStart(5, '0')}-p${String(p).padStart(4, '0')}-r${String(runNo).padStart(4, '0')}.run`);
+      const writer = new RunWriter(file);
+      try {
+        if (combiner) combineSorted(combiner, buffer, writer);
+        else buffer.drainSorted((data, start, _keyStart, _keyEnd, end) => writer.copy(data, start, end));
+      } finally {
+        writer.close();
+      }
       runs[p]!.push(file);
       if (pressure) spilledRuns++;
     }
     runNo++;
-    bufferedBytes = 0;
   };
 
   let recordsIn = 0;
@@ -183,18 +176,20 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   for await (const batch of readInputFile(spec.source, spec.batchRows)) {
     const pairs = task.mapRows(batch.rows, file.uri, batch.firstRow);
     recordsIn += batch.rows.length;
-    for (const pair of pairs) {
-      const sk = sortKeyOf(pair.key);
-      const line = JSON.stringify([pair.key, pair.value]);
-      // Without a combiner only the line is kept; with one, the pair (its line is written after combining).
-      buffers[partitionOf(pair.key, spec.shuffle)]!.push(combiner ? { sk, pair, line: null } : { sk, pair: null, line });
-      bufferedBytes += (line.length + sk.length) * 2 + 96;
+    let full = false;
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!;
+      const buffer = buffers[partitionOf(pair.key, spec.shuffle)]!;
+      buffer.add(pair.key, JSON.stringify(pair.value));
+      if (buffer.full) full = true;
     }
     onProgress({ recordsIn: batch.rows.length, bytesIn: batch.bytesRead - bytesRead, recordsOut: 0 });
     bytesRead = batch.bytesRead;
-    if (bufferedBytes > spec.memoryBytes) await writeRuns(true);
+    let buffered = 0;
+    for (const b of buffers) buffered += b.bytes;
+    if (full || buffered > spec.memoryBytes) writeRuns(true);
   }
-  await writeRuns(false);
+  writeRuns(false);
   return {
     ok: true,
     kind: 'map',
@@ -207,172 +202,31 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   };
 }
 
-/** Stable sort by sort key (equal keys keep their emission order, as in an inline run). */
-function sortItems(items: Buffered[]): Buffered[] {
-  return items.sort((a, b) => (a.sk < b.sk ? -1 : a.sk > b.sk ? 1 : 0));
-}
-
-/** Combines a sorted run: one combiner call per run of equal keys; the result stays sorted. */
-function combineSorted(combiner: CombineTask, items: readonly Buffered[]): Buffered[] {
-  const out: Buffered[] = [];
-  let i = 0;
-  while (i < items.length) {
-    const sk = items[i]!.sk;
-    const values: unknown[] = [];
-    let j = i;
-    for (; j < items.length && items[j]!.sk === sk; j++) values.push(items[j]!.pair!.value);
-    combiner.combineGroup(items[i]!.pair!.key, values);
-    for (const pair of combiner.take()) out.push({ sk, pair: null, line: JSON.stringify([pair.key, pair.value]) });
-    i = j;
-  }
-  return out;
-}
-
-async function writeLines(file: string, items: readonly Buffered[]): Promise<void> {
-  const handle = await fsp.open(file, 'w');
-  try {
-    const CHUNK = 4096;
-    for (let i = 0; i < items.length; i += CHUNK) {
-      let text = '';
-      for (let j = i; j < Math.min(items.length, i + CHUNK); j++) text += items[j]!.line + '\n';
-      await handle.write(text);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Reads a run file line by line, synchronously (the reducer pulls values from a sync iterator). */
-class RunReader {
-  private readonly fd: number;
-  private readonly buf = Buffer.allocUnsafe(1 << 16);
-  private readonly decoder = new StringDecoder('utf8');
-  private lines: string[] = [];
-  private at = 0;
-  private tail = '';
-  private eof = false;
-
-  constructor(readonly file: string) {
-    this.fd = fs.openSync(file, 'r');
-  }
-
-  next(): ShufflePair | undefined {
-    while (this.at >= this.lines.length) {
-      if (this.eof) return undefined;
-      const n = fs.readSync(this.fd, this.buf, 0, this.buf.length, null);
-      let text: string;
-      if (n === 0) {
-        this.eof = true;
-        text = this.tail + this.decoder.end();
-        this.tail = '';
-        this.lines = text === '' ? [] : [text];
-      } else {
-        text = this.tail + this.decoder.write(this.buf.subarray(0, n));
-        const parts = text.split('\n');
-        this.tail = parts.pop()!;
-        this.lines = parts;
-      }
-      this.at = 0;
-    }
-    const line = this.lines[this.at++]!;
-    if (line === '') return this.next();
-    const [key, value] = JSON.parse(line) as [ShufflePair['key'], unknown];
-    return { key, value };
-  }
-
-  close(): void {
-    fs.closeSync(this.fd);
-  }
-}
-
-/** K-way merge of sorted runs with a binary heap; on equal keys the earlier run comes first. */
-export function* mergeRuns(readers: readonly { next(): ShufflePair | undefined }[]): Generator<ShufflePair> {
-  // Each pair's sort key is computed once as it is read, so heap comparisons are string comparisons.
-  const heap: { pair: ShufflePair; sk: string; run: number }[] = [];
-  const less = (a: { sk: string; run: number }, b: { sk: string; run: number }): boolean => a.sk < b.sk || (a.sk === b.sk && a.run < b.run);
-  const up = (i: number): void => {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
-      i = p;
-    }
-  };
-  const down = (i: number): void => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  };
-  readers.forEach((reader, run) => {
-    const pair = reader.next();
-    if (pair) {
-      heap.push({ pair, sk: sortKeyOf(pair.key), run });
-      up(heap.length - 1);
-    }
-  });
-  while (heap.length > 0) {
-    const top = heap[0]!;
-    yield top.pair;
-    const next = readers[top.run]!.next();
-    if (next) {
-      heap[0] = { pair: next, sk: sortKeyOf(next.key), run: top.run };
-    } else {
-      const last = heap.pop()!;
-      if (heap.length === 0) break;
-      heap[0] = last;
-    }
-    down(0);
-  }
-}
-
 /**
- * Merges consecutive groups of `factor` runs into one run each until at most `factor` are left, so a reducer
- * never holds more than `factor` open runs. Consecutive groups keep the tie order (earlier run first).
+ * Sorts a partition's buffer into `writer`, combining it: one combiner call per run of equal keys, whose
+ * pairs keep the run's sort key (a combiner emits the key it was given), so the run stays sorted.
  */
-export async function mergePasses(runs: readonly string[], dir: string, factor: number): Promise<readonly string[]> {
-  let current = runs;
-  let pass = 0;
-  while (current.length > factor) {
-    await fsp.mkdir(dir, { recursive: true });
-    const next: string[] = [];
-    for (let g = 0; g < current.length; g += factor) {
-      const group = current.slice(g, g + factor);
-      if (group.length === 1) {
-        next.push(group[0]!);
-        continue;
-      }
-      const file = path.join(dir, `merge-${pass}-${next.length}.jsonl`);
-      const readers = group.map((r) => new RunReader(r));
-      const handle = await fsp.open(file, 'w');
-      try {
-        let text = '';
-        for (const pair of mergeRuns(readers)) {
-          text += JSON.stringify([pair.key, pair.value]) + '\n';
-          if (text.length >= 1 << 20) {
-            await handle.write(text);
-            text = '';
-          }
-        }
-        if (text !== '') await handle.write(text);
-      } finally {
-        await handle.close();
-        for (const r of readers) r.close();
-      }
-      // Runs of an earlier pass are ours to remove; the map tasks' runs go with the step's spill dir.
-      if (pass > 0) for (const r of group) await fsp.rm(r, { force: true });
-      next.push(file);
+function combineSorted(combiner: CombineTask, buffer: PairBuffer, writer: RunWriter): void {
+  let groupData: Buffer | undefined;
+  let groupStart = 0;
+  let groupEnd = 0;
+  let values: unknown[] = [];
+  const flush = (): void => {
+    if (!groupData) return;
+    combiner.combineGroup(readSortKey(groupData, groupStart, groupEnd), values);
+    for (const pair of combiner.take()) writer.pair(groupData, groupStart, groupEnd, JSON.stringify(pair.value));
+    values = [];
+  };
+  buffer.drainSorted((data, _start, keyStart, keyEnd, end) => {
+    if (!groupData || compareSortKeys(data, keyStart, keyEnd, groupData, groupStart, groupEnd) !== 0) {
+      flush();
+      groupData = data;
+      groupStart = keyStart;
+      groupEnd = keyEnd;
     }
-    current = next;
-    pass++;
-  }
-  return current;
+    values.push(JSON.parse(data.toString('utf8', keyEnd, end)));
+  });
+  flush();
 }
 
 async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknown>, onProgress: (p: TaskProgress) => void): Promise<ReduceOutcome> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareKeys, hashKey, partitionOf, resolveShuffle, sameGroup, type Key, type KeyPart } from '../../engine/index.ts';
-import { compareSortKeys, sortKeyOf } from '../../engine/key-order.ts';
+import { compareSortKeys, readSortKey, sortKeyBound, writeSortKey } from '../../engine/key-order.ts';
 import { seededRandom } from '../../udfs/index.ts';
 
 describe('key order', () => {
@@ -45,7 +45,7 @@ describe('key order', () => {
 });
 
 describe('sort keys', () => {
-  it('order as compareKeys does: numbers (negative, -0, fractions, huge) before strings, escapes, surrogates, prefixes', () => {
+  it('order as compareKeys does and decode back: numbers (negative, -0, fractions, huge) before strings, escapes, surrogates, prefixes', () => {
     const rnd = seededRandom(7);
     const parts: KeyPart[] = [
       0, -0, 1, -1, 0.5, -0.5, 1e300, -1e300, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE, -Number.MIN_VALUE, 42, 1e-300,
@@ -56,10 +56,22 @@ describe('sort keys', () => {
       const n = rnd.int(4);
       keys.push(Array.from({ length: n }, () => parts[rnd.int(parts.length)]!));
     }
+    const bytes = (k: Key): Buffer => {
+      const b = Buffer.alloc(sortKeyBound(k));
+      return b.subarray(0, writeSortKey(k, b, 0));
+    };
     for (let i = 0; i < 20_000; i++) {
       const a = keys[rnd.int(keys.length)]!;
       const b = keys[rnd.int(keys.length)]!;
-      expect(Math.sign(compareSortKeys(sortKeyOf(a), sortKeyOf(b))), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Math.sign(compareKeys(a, b)));
+      const [ka, kb] = [bytes(a), bytes(b)];
+      expect(Math.sign(compareSortKeys(ka, 0, ka.length, kb, 0, kb.length)), `${JSON.stringify(a)} vs ${JSON.stringify(b)}`).toBe(Math.sign(compareKeys(a, b)));
+      // memcmp order (what a native or on-disk sort would use) is the same order.
+      expect(Math.sign(Buffer.compare(ka, kb))).toBe(Math.sign(compareKeys(a, b)));
+    }
+    // Sort keys decode to their keys (-0 to 0, which compareKeys holds equal).
+    for (const k of keys) {
+      const b = bytes(k);
+      expect(readSortKey(b, 0, b.length)).toEqual(k.map((p) => (p === 0 ? 0 : p)));
     }
   });
 });

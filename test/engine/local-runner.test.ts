@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -10,12 +9,8 @@ import { runPropertySuite } from './property-suite.ts';
 import { makeTempRoot, readRows, removeTempRoot, writeInput, type TempRoot } from './conformance/fixtures.ts';
 import { linesSchema, wordCountJob } from './conformance/word-count.ts';
 import { misnamedJob, numbersJob, numbersSchema } from './local-jobs.ts';
-import { mergePasses, mergeRuns } from '../../engine/local-tasks.ts';
+import { mergePasses, mergeRuns, RunReader, RunWriter } from '../../engine/shuffle-runs.ts';
 import { compareKeys, type Key } from '../../engine/index.ts';
-
-function readFileLines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-}
 
 runConformanceSuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
 runPropertySuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
@@ -63,20 +58,19 @@ describe('local runner', () => {
       const pairs = Array.from({ length: rnd.int(30) }, (_, i) => ({ key: [rnd.pick(['a', 'b', 'é', '😀']), rnd.int(5)] as Key, value: { r, i } }));
       pairs.sort((a, b) => compareKeys(a.key, b.key));
       all.push(...pairs);
-      const file = path.join(dir, `run-${r}.jsonl`);
-      await fsp.writeFile(file, pairs.map((p) => JSON.stringify([p.key, p.value]) + '\n').join(''));
+      const file = path.join(dir, `run-${r}.run`);
+      const writer = new RunWriter(file);
+      for (const p of pairs) writer.add(p.key, p.value);
+      writer.close();
       runs.push(file);
     }
     const merged = await mergePasses(runs, path.join(dir, 'merged'), 3);
     expect(merged.length).toBeLessThanOrEqual(3);
-    const readers = merged.map((file) => {
-      const lines = readFileLines(file);
-      let i = 0;
-      return { next: () => (i < lines.length ? (([key, value]) => ({ key: key as Key, value }))(JSON.parse(lines[i++]!) as [Key, unknown]) : undefined) };
-    });
+    const readers = merged.map((file) => new RunReader(file));
     // A stable sort of all pairs in run order is the inline runner's order.
     const expected = [...all].sort((a, b) => compareKeys(a.key, b.key));
     expect([...mergeRuns(readers)]).toEqual(expected);
+    for (const r of readers) r.close();
   });
 
   it('spills sorted runs under a tiny memory cap and still equals the inline runner', async () => {

@@ -1,0 +1,383 @@
+/**
+ * The local runner's shuffle data in bytes: map output buffered per partition in one growing Buffer, sorted
+ * runs written to disk, and their k-way merge. A pair is one record, `[keyLength u32][valueLength u32][sort
+ * key][value JSON]`, the same in memory and in run files, so buffering makes no object per pair (the GC has
+ * nothing to trace), sorting is a native sort of 64-bit numbers, and merging and spilling copy bytes.
+ */
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { ShufflePair } from './job-context.ts';
+import { compareSortKeys, readSortKey, sortKeyBound, writeSortKey, type Key } from './key-order.ts';
+
+const HEADER = 8;
+/** Pairs in one buffer at most: sorting packs the pair's index into 24 bits. */
+export const MAX_BUFFERED_PAIRS = 1 << 24;
+/** Runs are sorted in memory, so a buffer never holds more than this (Int32 offsets). */
+const MAX_BUFFER_BYTES = 1 << 30;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The map output of one partition waiting to be sorted and written as a run. */
+export class PairBuffer {
+  private data = Buffer.allocUnsafe(1 << 16);
+  private end = 0;
+  private starts = new Int32Array(1024);
+  count = 0;
+
+  /** Bytes held (allocated, not only used): what counts against the memory share. */
+  get bytes(): number {
+    return this.data.length + this.starts.byteLength;
+  }
+
+  /** True when the buffer can take no more pairs and must be written. */
+  get full(): boolean {
+    return this.count >= MAX_BUFFERED_PAIRS || this.end >= MAX_BUFFER_BYTES;
+  }
+
+  /** Appends a pair: its key as a sort key, its value as JSON text. */
+  add(key: Key, valueJson: string): void {
+    const room = HEADER + sortKeyBound(key) + 3 * valueJson.length;
+    if (this.end + room > this.data.length) this.grow(this.end + room);
+    if (this.count === this.starts.length) {
+      const s = new Int32Array(this.starts.length * 2);
+      s.set(this.starts);
+      this.starts = s;
+    }
+    const data = this.data;
+    const start = this.end;
+    const keyEnd = writeSortKey(key, data, start + HEADER);
+    const valueLength = data.write(valueJson, keyEnd);
+    data.writeUInt32LE(keyEnd - start - HEADER, start);
+    data.writeUInt32LE(valueLength, start + 4);
+    this.starts[this.count++] = start;
+    this.end = keyEnd + valueLength;
+  }
+
+  private grow(need: number): void {
+    let size = this.data.length;
+    while (size < need) size *= 2;
+    const d = Buffer.allocUnsafe(size);
+    this.data.copy(d, 0, 0, this.end);
+    this.data = d;
+  }
+
+  /**
+   * Writes the pairs sorted by key (stably: equal keys keep the order they were added) through `write`, then
+   * empties the buffer (keeping its memory for the next run).
+   */
+  drainSorted(write: (data: Buffer, start: number, keyStart: number, keyEnd: number, end: number) => void): void {
+    const n = this.count;
+    const data = this.data;
+    const starts = this.starts;
+    // Sort 64-bit numbers natively: the key's first 5 bytes above the pair's index (24 bits), so equal
+    // prefixes keep insertion order; pairs whose prefixes tie are then ordered on their whole keys.
+    const packed = new BigUint64Array(n);
+    const words = new Uint32Array(packed.buffer);
+    const hiWord = LITTLE_ENDIAN ? 1 : 0;
+    for (let i = 0; i < n; i++) {
+      const s = starts[i]!;
+      const k = s + HEADER;
+      const kl = data.readUInt32LE(s);
+      // Keys shorter than 5 bytes are padded with zeros: a tie at worst, settled on the whole keys.
+      const b0 = kl > 0 ? data[k]! : 0;
+      const b1 = kl > 1 ? data[k + 1]! : 0;
+      const b2 = kl > 2 ? data[k + 2]! : 0;
+      const b3 = kl > 3 ? data[k + 3]! : 0;
+      const b4 = kl > 4 ? data[k + 4]! : 0;
+      words[2 * i + hiWord] = ((b0 << 24) | (b1 << 16) | (b2 << 8) | b3) >>> 0;
+      words[2 * i + 1 - hiWord] = ((b4 << 24) | i) >>> 0;
+    }
+    packed.sort();
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = words[2 * i + 1 - hiWord]! & 0xffffff;
+    let i = 0;
+    while (i < n) {
+      const hi = words[2 * i + hiWord]!;
+      const lo = words[2 * i + 1 - hiWord]! >>> 24;
+      let j = i + 1;
+      while (j < n && words[2 * j + hiWord] === hi && words[2 * j + 1 - hiWord]! >>> 24 === lo) j++;
+      if (j - i > 1) this.sortTies(order, i, j);
+      i = j;
+    }
+    for (let r = 0; r < n; r++) {
+      const s = starts[order[r]!]!;
+      const keyEnd = s + HEADER + data.readUInt32LE(s);
+      write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
+    }
+    this.count = 0;
+    this.end = 0;
+  }
+
+  /** Insertion sort of `order[from, to)` on whole keys, then index: adaptive, as ties are mostly equal keys in order. */
+  private sortTies(order: Int32Array, from: number, to: number): void {
+    const data = this.data;
+    const starts = this.starts;
+    const cmp = (a: number, b: number): number => {
+      const sa = starts[a]!;
+      const sb = starts[b]!;
+      return compareSortKeys(data, sa + HEADER, sa + HEADER + data.readUInt32LE(sa), data, sb + HEADER, sb + HEADER + data.readUInt32LE(sb)) || a - b;
+    };
+    if (to - from > 64) {
+      const sorted = Array.from(order.subarray(from, to)).sort(cmp);
+      order.set(sorted, from);
+      return;
+    }
+    for (let i = from + 1; i < to; i++) {
+      const x = order[i]!;
+      let j = i - 1;
+      while (j >= from && cmp(order[j]!, x) > 0) {
+        order[j + 1] = order[j]!;
+        j--;
+      }
+      order[j + 1] = x;
+    }
+  }
+}
+
+/** Writes a run file: records appended in order through a 1 MiB buffer. */
+export class RunWriter {
+  private readonly fd: number;
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  records = 0;
+
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'w');
+  }
+
+  /** Copies a whole record (`data[start, end)`). */
+  copy(data: Buffer, start: number, end: number): void {
+    this.room(end - start);
+    data.copy(this.buf, this.pos, start, end);
+    this.pos += end - start;
+    this.records++;
+  }
+
+  /** Writes a record of a sort key (`data[keyStart, keyEnd)`) and a value's JSON text. */
+  pair(data: Buffer, keyStart: number, keyEnd: number, valueJson: string): void {
+    const kl = keyEnd - keyStart;
+    this.room(HEADER + kl + 3 * valueJson.length);
+    const buf = this.buf;
+    const at = this.pos;
+    data.copy(buf, at + HEADER, keyStart, keyEnd);
+    const vl = buf.write(valueJson, at + HEADER + kl);
+    buf.writeUInt32LE(kl, at);
+    buf.writeUInt32LE(vl, at + 4);
+    this.pos = at + HEADER + kl + vl;
+    this.records++;
+  }
+
+  /** Writes a key and value (encoding them as `PairBuffer` does). */
+  add(key: Key, value: unknown): void {
+    const k = Buffer.allocUnsafe(sortKeyBound(key));
+    this.pair(k, 0, writeSortKey(key, k, 0), JSON.stringify(value));
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flush();
+    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+  }
+
+  private flush(): void {
+    let at = 0;
+    while (at < this.pos) at += fs.writeSync(this.fd, this.buf, at, this.pos - at);
+    this.pos = 0;
+  }
+
+  close(): void {
+    try {
+      this.flush();
+    } finally {
+      fs.closeSync(this.fd);
+    }
+  }
+}
+
+/** Reads a run file record by record, synchronously (the reducer pulls values from a sync iterator). */
+export class RunReader {
+  private readonly fd: number;
+  buf = Buffer.allocUnsafe(1 << 16);
+  private filled = 0;
+  private eof = false;
+  /** The current record: `buf[start, end)`, its sort key `buf[keyStart, keyEnd)`. */
+  start = 0;
+  keyStart = 0;
+  keyEnd = 0;
+  end = 0;
+
+  constructor(readonly file: string) {
+    this.fd = fs.openSync(file, 'r');
+  }
+
+  /** Moves to the next record; false at the end of the run. */
+  next(): boolean {
+    let at = this.end;
+    if (!this.ensure(at, HEADER)) return false;
+    at = this.end; // ensure may move the unread bytes to the front
+    const kl = this.buf.readUInt32LE(at);
+    const vl = this.buf.readUInt32LE(at + 4);
+    if (!this.ensure(at, HEADER + kl + vl)) throw new Error(`run file ${this.file} is truncated`);
+    at = this.end;
+    this.start = at;
+    this.keyStart = at + HEADER;
+    this.keyEnd = at + HEADER + kl;
+    this.end = this.keyEnd + vl;
+    return true;
+  }
+
+  /** The current record as a pair. */
+  pair(): ShufflePair {
+    return { key: readSortKey(this.buf, this.keyStart, this.keyEnd), value: JSON.parse(this.buf.toString('utf8', this.keyEnd, this.end)) };
+  }
+
+  /** Makes `n` bytes from `at` readable (setting `end` to where they now start); false at a clean end of file. */
+  private ensure(at: number, n: number): boolean {
+    if (at + n <= this.filled) return true;
+    const rest = this.filled - at;
+    if (this.eof) {
+      if (rest === 0) return false;
+      throw new Error(`run file ${this.file} is truncated`);
+    }
+    if (n > this.buf.length) {
+      const b = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2));
+      this.buf.copy(b, 0, at, this.filled);
+      this.buf = b;
+    } else {
+      this.buf.copy(this.buf, 0, at, this.filled);
+    }
+    this.filled = rest;
+    this.end = 0;
+    while (this.filled < n) {
+      const r = fs.readSync(this.fd, this.buf, this.filled, this.buf.length - this.filled, null);
+      if (r === 0) {
+        this.eof = true;
+        if (this.filled === 0) return false;
+        if (this.filled < n) throw new Error(`run file ${this.file} is truncated`);
+        break;
+      }
+      this.filled += r;
+    }
+    return true;
+  }
+
+  close(): void {
+    fs.closeSync(this.fd);
+  }
+}
+
+/**
+ * K-way merge of sorted runs with a binary heap on sort-key bytes; on equal keys the earlier run comes
+ * first. `next()` returns the reader holding the smallest record, valid until the following call.
+ */
+export class RunMerge {
+  private readonly heap: RunReader[] = [];
+  private readonly runOf = new Map<RunReader, number>();
+  private pending: RunReader | undefined;
+
+  constructor(readers: readonly RunReader[]) {
+    readers.forEach((r, i) => {
+      this.runOf.set(r, i);
+      if (r.next()) {
+        this.heap.push(r);
+        this.up(this.heap.length - 1);
+      }
+    });
+  }
+
+  next(): RunReader | undefined {
+    const heap = this.heap;
+    if (this.pending) {
+      if (this.pending.next()) this.down(0);
+      else {
+        const last = heap.pop()!;
+        if (heap.length > 0) {
+          heap[0] = last;
+          this.down(0);
+        }
+      }
+    }
+    this.pending = heap[0];
+    return this.pending;
+  }
+
+  private less(a: RunReader, b: RunReader): boolean {
+    const c = compareSortKeys(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd);
+    return c < 0 || (c === 0 && this.runOf.get(a)! < this.runOf.get(b)!);
+  }
+
+  private up(i: number): void {
+    const heap = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(heap[i]!, heap[p]!)) break;
+      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const heap = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l;
+      if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  }
+}
+
+/** The merged pairs of sorted runs, decoded; a key is decoded once for a stretch of equal keys. */
+export function* mergeRuns(readers: readonly RunReader[]): Generator<ShufflePair> {
+  const merge = new RunMerge(readers);
+  let last = Buffer.alloc(0);
+  let lastKey: Key = [];
+  for (let r = merge.next(); r; r = merge.next()) {
+    const kl = r.keyEnd - r.keyStart;
+    if (kl !== last.length || compareSortKeys(r.buf, r.keyStart, r.keyEnd, last, 0, kl) !== 0) {
+      last = Buffer.from(r.buf.subarray(r.keyStart, r.keyEnd));
+      lastKey = readSortKey(r.buf, r.keyStart, r.keyEnd);
+    }
+    yield { key: lastKey, value: JSON.parse(r.buf.toString('utf8', r.keyEnd, r.end)) };
+  }
+}
+
+/**
+ * Merges consecutive groups of `factor` runs into one run each until at most `factor` are left, so a reducer
+ * never holds more than `factor` open runs. Consecutive groups keep the tie order (earlier run first).
+ */
+export async function mergePasses(runs: readonly string[], dir: string, factor: number): Promise<readonly string[]> {
+  let current = runs;
+  let pass = 0;
+  while (current.length > factor) {
+    await fsp.mkdir(dir, { recursive: true });
+    const next: string[] = [];
+    for (let g = 0; g < current.length; g += factor) {
+      const group = current.slice(g, g + factor);
+      if (group.length === 1) {
+        next.push(group[0]!);
+        continue;
+      }
+      const file = path.join(dir, `merge-${pass}-${next.length}.run`);
+      const readers = group.map((r) => new RunReader(r));
+      const writer = new RunWriter(file);
+      try {
+        const merge = new RunMerge(readers);
+        for (let r = merge.next(); r; r = merge.next()) writer.copy(r.buf, r.start, r.end);
+      } finally {
+        writer.close();
+        for (const r of readers) r.close();
+      }
+      // Runs of an earlier pass are ours to remove; the map tasks' runs go with the step's spill dir.
+      if (pass > 0) for (const r of group) await fsp.rm(r, { force: true });
+      next.push(file);
+    }
+    current = next;
+    pass++;
+  }
+  return current;
+}
