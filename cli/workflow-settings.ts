@@ -6,7 +6,9 @@ import type { CourierWorkflowSettings } from '../workflows/index.ts';
 /** The workflow settings of a loaded config. */
 export function workflowSettings(config: CourierConfig): CourierWorkflowSettings {
   return {
-    refresherPartners: config.partners.map((p) => ({
+    // Realtime partners (the impression bus) read the listener's snapshot of the cookie-sync store, which keeps
+    // every partner's syncs; data sync requests for them would never be sent.
+    refresherPartners: config.partners.filter((p) => p.delivery !== 'realtime').map((p) => ({
       id: p.id,
       segmentMap: { ...p.segmentMap },
       expiryDays: p.expiryDays,
