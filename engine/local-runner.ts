@@ -51,6 +51,11 @@ export interface LocalRunnerOptions {
   readonly outputBatchRows?: number;
   /** Bad records kept per step in the quarantine dataset (default 10,000); all are counted. */
   readonly quarantineSample?: number;
+  /**
+   * Local directory for spill files (`engine.local.spillDir`): each step spills into a fresh directory under
+   * it, removed when the step ends. Default: `<workDir>/_spill/<step>` when the work dir is local, else the OS temp dir.
+   */
+  readonly spillDir?: string;
 }
 
 /** Default of `LocalRunnerOptions.memoryMb`. */
@@ -111,7 +116,7 @@ export class LocalRunner implements JobRunner {
     const { inputs, recordsInTotal, bytesInTotal, counters, bad } = begun;
     const shuffle = resolveShuffle(def.shuffle, this.options.reducers ?? Math.max(1, this.workers));
     const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024 * BUFFER_SHARE) / Math.max(1, concurrency);
-    const { spillDir, cleanSpill } = await spillDirFor(plan, def.name);
+    const { spillDir, cleanSpill } = await spillDirFor(plan, def.name, this.options.spillDir);
     const shuffleUri = joinUri(plan.workDir, '_shuffle', def.name);
     let recordsIn = 0;
     let recordsOut = 0;
@@ -246,15 +251,23 @@ function taskError(job: string, step: string, where: string, error: unknown): Jo
   return new JobError(job, step, `${where} failed: ${message}`, { cause: error });
 }
 
-/** The spill directory of a step: under the work dir when it is local, else under the OS temp dir. */
-async function spillDirFor(plan: RunPlan<unknown>, step: string): Promise<{ spillDir: string; cleanSpill: () => Promise<void> }> {
+/**
+ * The spill directory of a step: a fresh directory under `configured` when given, else under the work dir
+ * when it is local, else under the OS temp dir.
+ */
+async function spillDirFor(plan: RunPlan<unknown>, step: string, configured: string | undefined): Promise<{ spillDir: string; cleanSpill: () => Promise<void> }> {
   let root: string;
   let parent: string | undefined;
-  try {
-    parent = path.join(localPath(plan.workDir), '_spill');
-    root = path.join(parent, step);
-  } catch {
-    root = await fsp.mkdtemp(path.join(os.tmpdir(), `courier-spill-${plan.runId}-`));
+  if (configured !== undefined) {
+    await fsp.mkdir(configured, { recursive: true });
+    root = await fsp.mkdtemp(path.join(configured, `courier-spill-${plan.runId}-${step}-`));
+  } else {
+    try {
+      parent = path.join(localPath(plan.workDir), '_spill');
+      root = path.join(parent, step);
+    } catch {
+      root = await fsp.mkdtemp(path.join(os.tmpdir(), `courier-spill-${plan.runId}-`));
+    }
   }
   await fsp.mkdir(root, { recursive: true });
   return {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,10 @@ import { linesSchema, wordCountJob } from './conformance/word-count.ts';
 import { misnamedJob, numbersJob, numbersSchema } from './local-jobs.ts';
 import { mergePasses, mergeRuns, RunReader, RunWriter } from '../../engine/shuffle-runs.ts';
 import { compareKeys, type Key } from '../../engine/index.ts';
+
+function readdirFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name);
+}
 
 runConformanceSuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
 runPropertySuite(() => localRunner({ workers: 2 }), 'local, 2 workers');
@@ -96,6 +101,28 @@ describe('local runner', () => {
     expect(unspilled.steps[0]!.spilledRuns).toBe(0);
     expect(unspilled.steps[0]!.marker.files.length).toBeGreaterThan(0);
     expect(await readRows(unspilled.steps[0]!.output)).toEqual(local);
+  });
+
+  it('spills into the spillDir option when given (engine.local.spillDir), and removes its files after the step', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => ({ n: i, word: `w${i % 97}` }));
+    await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 500 });
+    const spillDir = path.join(t.dir, 'my-spill');
+    const seen: string[] = [];
+    const job = numbersJob({ reducers: 2 });
+    const result = await localRunner({ workers: 2, memoryMb: 0.01, batchRows: 100, spillDir }).run(job, { date }, {
+      storageRoot: t.root,
+      onProgress: (p) => {
+        // The first reduce progress comes after every map task wrote its runs.
+        if (p.phase === 'reduce' && seen.length === 0) seen.push(...readdirFiles(spillDir));
+      },
+    });
+    expect(result.steps[0]!.spilledRuns).toBeGreaterThan(0);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((f) => f.endsWith('.run'))).toBe(true);
+    expect(readdirFiles(spillDir)).toEqual([]);
+    await expect(fsp.readdir(path.join(localPath(result.workDir), '_spill'))).rejects.toThrow();
+    const reference = await inlineRunner().run(job, { date }, { storageRoot: t.root, overwrite: true });
+    expect(await readRows(result.steps[0]!.output)).toEqual(await readRows(reference.steps[0]!.output));
   });
 
   it('a map that throws past the rate fails the step: no _SUCCESS, quarantine written, real error and location', async () => {
