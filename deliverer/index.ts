@@ -11,7 +11,7 @@ export type {
 } from './streaming/streaming-settings.ts';
 export { compileRequestTemplate, IDEMPOTENCY_HEADER, RequestBuildError, TemplateError, type BuiltRequest } from './streaming/request-template.ts';
 export { deadLetterSchema, type DeadLetter } from './streaming/dead-letter-store.ts';
-export { SyncerMetrics, serveMetrics, type MetricsServer } from './streaming/syncer-metrics.ts';
+export { SyncerMetrics } from './streaming/syncer-metrics.ts';
 export {
   checkBehaviour,
   DEFAULT_STUB_BEHAVIOUR,

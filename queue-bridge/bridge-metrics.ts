@@ -2,8 +2,6 @@
  * Prometheus metrics of the bridge, per queue: items enqueued and acknowledged, depth, in flight, share, and the
  * window's fill. One registry per bridge (not prom-client's global one), served on its own port.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BridgeSnapshot } from './queue-bridge.ts';
 
@@ -76,32 +74,4 @@ export class BridgeMetrics {
     this.windowFill.set(s.queued / s.windowItems);
     this.datasetsDone.set(s.datasets.filter((d) => d.done).length);
   }
-}
-
-/** A running /metrics endpoint. */
-export interface MetricsEndpoint {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** Serves the registry at GET /metrics on `host:port` (port 0 picks one). */
-export async function serveBridgeMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsEndpoint> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('only GET /metrics here\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(e as Error).message}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }

@@ -32,4 +32,5 @@ export {
 } from './queue-bridge.ts';
 export { readCheckpoint, checkpointUri, type BridgeCheckpoint, type DatasetProgress, type FileProgress } from './bridge-checkpoint.ts';
 export { completeRequestDays, openRequestDataset, type RequestDataset, type RequestFile } from './request-datasets.ts';
-export { BridgeMetrics, serveBridgeMetrics, type MetricsEndpoint } from './bridge-metrics.ts';
+export { BridgeMetrics } from './bridge-metrics.ts';
+export { serveMetrics, type MetricsEndpoint } from './metrics-endpoint.ts';

@@ -1,6 +1,6 @@
 // `courier bridge`: the queue-bridge as its own process, feeding a shared (Redis) broker from the store.
 import { InvalidArgumentError, Option } from 'commander';
-import { BridgeMetrics, runBridge, serveBridgeMetrics, type BridgeResult, type BridgeSnapshot, type MetricsEndpoint } from '../../queue-bridge/index.ts';
+import { BridgeMetrics, runBridge, serveMetrics, type BridgeResult, type BridgeSnapshot, type MetricsEndpoint } from '../../queue-bridge/index.ts';
 import { brokerFromConfig } from '../broker-from-config.ts';
 import type { RegisterCommands } from '../cli-context.ts';
 
@@ -63,7 +63,7 @@ With queue.broker: embedded the queues live inside one process: run \`courier sy
       let endpoint: MetricsEndpoint | undefined;
       try {
         if (opts.metricsPort !== undefined) {
-          endpoint = await serveBridgeMetrics(metrics.registry, opts.metricsPort);
+          endpoint = await serveMetrics(metrics.registry, opts.metricsPort);
           ctx.logger.info({ port: endpoint.port }, 'metrics on GET /metrics');
         }
         let lastLog = 0;

@@ -2,12 +2,12 @@
 // deliverer/file/, with the config's batch partners mapped onto its plain settings and their secrets resolved here.
 import { InvalidArgumentError } from 'commander';
 import { resolveSecret, type CourierConfig, type PartnerConfig } from '../../config/index.ts';
+import { serveMetrics } from '../../queue-bridge/index.ts';
 import {
   deliverBatches,
   DelivererMetrics,
   DeliveryLedger,
   SecretValue,
-  serveDelivererMetrics,
   watchBatches,
   type DelivererOptions,
   type DeliveryReport,
@@ -123,7 +123,7 @@ async function deliver(ctx: CliContext, opts: DeliverCommandOptions): Promise<vo
     }
     return;
   }
-  const endpoint = opts.metricsPort !== undefined ? await serveDelivererMetrics(metrics.registry, opts.metricsPort, opts.metricsHost) : undefined;
+  const endpoint = opts.metricsPort !== undefined ? await serveMetrics(metrics.registry, opts.metricsPort, opts.metricsHost) : undefined;
   if (endpoint) ctx.logger.info({ url: `http://${opts.metricsHost}:${endpoint.port}/metrics` }, 'serving metrics');
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {

@@ -2,8 +2,8 @@
 // (one machine); with Redis it only consumes, so several processes on several machines share the queues.
 import { InvalidArgumentError, Option } from 'commander';
 import { describeSecret, resolveSecret, type CourierConfig, type PartnerConfig } from '../../config/index.ts';
-import { serveMetrics, StreamingSyncer, type HeaderSetting, type PartnerStreamingSettings, type SyncSummary } from '../../deliverer/index.ts';
-import { runBridge, type BridgeResult } from '../../queue-bridge/index.ts';
+import { StreamingSyncer, type HeaderSetting, type PartnerStreamingSettings, type SyncSummary } from '../../deliverer/index.ts';
+import { runBridge, serveMetrics, type BridgeResult } from '../../queue-bridge/index.ts';
 import { joinUri } from '../../storage/index.ts';
 import { brokerFromConfig } from '../broker-from-config.ts';
 import type { RegisterCommands } from '../cli-context.ts';

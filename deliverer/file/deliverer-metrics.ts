@@ -3,8 +3,6 @@
  * upload time, datasets pending and the time of the last delivery (alert when it grows old). One registry per
  * deliverer (not prom-client's global one), served on its own port in watch mode.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { DeliveryErrorKind } from './delivery-error.ts';
 
@@ -66,36 +64,4 @@ export class DelivererMetrics {
   failed(partner: string, kind: DeliveryErrorKind): void {
     this.failures.labels(partner, kind).inc();
   }
-}
-
-/** A running /metrics endpoint. */
-export interface MetricsEndpoint {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** Serves the registry at GET /metrics on `host:port` (port 0 picks one). */
-export async function serveDelivererMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsEndpoint> {
-  const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at GET /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new Error(`cannot serve metrics on ${host}:${port}: ${e.message}; choose another --metrics-port`)));
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

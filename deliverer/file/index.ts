@@ -6,4 +6,4 @@ export { SecretValue } from './secret-value.ts';
 export { type DeliveryErrorKind } from './delivery-error.ts';
 export { DeliveryLedger, type LedgerEntry, type LedgerFile, type FileDeliveryState, type DeliveredHow } from './delivery-ledger.ts';
 export { type BatchDataset, type DiscoveryProblem } from './batch-discovery.ts';
-export { DelivererMetrics, serveDelivererMetrics, type MetricsEndpoint } from './deliverer-metrics.ts';
+export { DelivererMetrics } from './deliverer-metrics.ts';

@@ -4,8 +4,6 @@
  * Per request the lanes only bump plain numbers; they reach prom-client when the registry is scraped (its collect
  * hooks), so metrics cost nothing measurable at tens of thousands of requests per second.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** How an attempt ended, as a metric label: the status class, 429 on its own, or why there was no answer. */
@@ -150,36 +148,4 @@ export class SyncerMetrics {
       },
     };
   }
-}
-
-/** A running /metrics endpoint. */
-export interface MetricsServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
-
-/** Serves the registry at GET /metrics on `host:port` (port 0 picks one). */
-export async function serveMetrics(registry: Registry, port: number, host: string): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at GET /metrics\n');
-      return;
-    }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (e: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new Error(`cannot serve metrics on ${host}:${port}: ${e.message}; choose another --metrics-port`)));
-    server.listen(port, host, () => resolve());
-  });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BridgeMetrics, serveBridgeMetrics, type BridgeSnapshot } from '../../queue-bridge/index.ts';
+import { BridgeMetrics, serveMetrics, type BridgeSnapshot } from '../../queue-bridge/index.ts';
 
 const snapshot = (enqueued: number, acked: number, depth: number): BridgeSnapshot => ({
   windowItems: 1000,
@@ -16,7 +16,7 @@ describe('bridge metrics', () => {
     const metrics = new BridgeMetrics();
     metrics.update(snapshot(100, 10, 90));
     metrics.update(snapshot(250, 200, 50));
-    const endpoint = await serveBridgeMetrics(metrics.registry, 0);
+    const endpoint = await serveMetrics(metrics.registry, 0);
     try {
       const text = await (await fetch(`http://127.0.0.1:${endpoint.port}/metrics`)).text();
       expect(text).toContain('courier_bridge_items_enqueued_total{queue="requests.17.high"} 250');

@@ -6,7 +6,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedBroker } from '../../../queue-bridge/index.ts';
 import { joinUri, toStorageUri } from '../../../storage/index.ts';
-import { serveMetrics, startPartnerStub, StreamingSyncer, type PartnerStub } from '../../../deliverer/index.ts';
+import { startPartnerStub, StreamingSyncer, type PartnerStub } from '../../../deliverer/index.ts';
+import { serveMetrics } from '../../../queue-bridge/index.ts';
 import { enqueue, requestsFor, stubPartner, syncerSettings } from './syncer-fixtures.ts';
 
 let dir: string;
