@@ -35,7 +35,7 @@ import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, typ
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { finishStep, inputFileSources, startStep, writeQuarantine } from './step-input.ts';
+import { finishStep, inputFileSources, startStep, writeQuarantine, type InputFileSource } from './step-input.ts';
 
 /** Options of the local runner. */
 export interface LocalRunnerOptions {
@@ -151,10 +151,11 @@ export class LocalRunner implements JobRunner {
     let spilledRuns = 0;
     try {
       try {
-        // Map: one task per input file.
+        // Map: one task per input file, or per row range of a large Parquet file so every worker has work.
         const mapSpecs: MapTaskSpec[] = [];
+        const splitRows = concurrency > 1 ? Math.max(MIN_SPLIT_ROWS, Math.ceil(recordsInTotal / (2 * concurrency) / ROW_GROUP) * ROW_GROUP) : Infinity;
         for (const input of inputs) {
-          for (const source of inputFileSources(input)) {
+          for (const source of splitSources(inputFileSources(input), splitRows)) {
             mapSpecs.push({
               ...base,
               kind: 'map',
@@ -179,7 +180,7 @@ export class LocalRunner implements JobRunner {
           if (!o) continue;
           counters.addAll(o.counters);
           bad.merge(o.bad);
-          if (!o.ok) throw taskError(jobName, def.name, `map task of ${mapSpecs[i]!.source.file.uri}`, o.error);
+          if (!o.ok) throw taskError(jobName, def.name, `map task of ${describeSource(mapSpecs[i]!.source)}`, o.error);
           mapped.push(o as MapOutcome);
         }
         recordsIn = mapped.reduce((s, o) => s + o.recordsIn, 0);
@@ -243,6 +244,31 @@ export class LocalRunner implements JobRunner {
     progress('done');
     return { ...result, spilledRuns };
   }
+}
+
+/** DuckDB's Parquet row group: splits are whole row groups, so a range query skips the others. */
+const ROW_GROUP = 122_880;
+/** Files below this many rows are never split (a task's fixed costs would outweigh it). */
+const MIN_SPLIT_ROWS = 2 * ROW_GROUP;
+
+/** Cuts Parquet files of more than `splitRows` rows into row ranges, in file order (so task order is row order). */
+function splitSources(sources: readonly InputFileSource[], splitRows: number): InputFileSource[] {
+  const out: InputFileSource[] = [];
+  for (const s of sources) {
+    const rows = s.file.rows;
+    if (s.format !== 'parquet' || rows <= splitRows) {
+      out.push(s);
+      continue;
+    }
+    const parts = Math.ceil(rows / splitRows);
+    const step = Math.ceil(rows / parts / ROW_GROUP) * ROW_GROUP;
+    for (let from = 0; from < rows; from += step) out.push({ ...s, fromRow: from, toRow: Math.min(rows, from + step) });
+  }
+  return out;
+}
+
+function describeSource(s: InputFileSource): string {
+  return s.fromRow === undefined ? s.file.uri : `${s.file.uri} rows ${s.fromRow}-${(s.toRow ?? s.file.rows) - 1}`;
 }
 
 /** A JobError for a task that failed outside user code (I/O, loading the job); the error is the cause. */

@@ -96,6 +96,9 @@ export interface InputFileSource {
   readonly stored: RecordSchema;
   readonly projected: RecordSchema;
   readonly columns: readonly string[];
+  /** A Parquet file may be read as several row ranges (one per map task): rows `fromRow` up to `toRow`. */
+  readonly fromRow?: number;
+  readonly toRow?: number;
 }
 
 /** The files of an input in order (datasets in list order, each in marker order), with how to read each. */
@@ -125,11 +128,12 @@ export async function* readInputFile(source: InputFileSource, batchRows: number)
     }
     return;
   }
-  let row = 0;
-  for await (const batch of readDatasetFile(file, source.stored, { columns: source.columns, batchRows })) {
+  const fromRow = source.fromRow ?? 0;
+  let row = fromRow;
+  for await (const batch of readDatasetFile(file, source.stored, { columns: source.columns, batchRows, fromRow, toRow: source.toRow })) {
     const firstRow = row;
     row += batch.numRows;
-    yield { rows: batchToRows(source.projected, batch), firstRow, bytesRead: file.rows > 0 ? (file.bytes * row) / file.rows : 0 };
+    yield { rows: batchToRows(source.projected, batch), firstRow, bytesRead: file.rows > 0 ? (file.bytes * (row - fromRow)) / file.rows : 0 };
   }
 }
 

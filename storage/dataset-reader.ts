@@ -2,7 +2,7 @@
  * Reads complete Parquet datasets: only through their `_SUCCESS` marker (an unmarked dataset is an error),
  * only the files the marker lists (checked by size), with partition columns restored from the paths.
  */
-import { readParquetFile } from './parquet-reader.ts';
+import { readParquetFile, type ParquetReadOptions } from './parquet-reader.ts';
 import { allocateColumn, type ColumnBatch, type ColumnValues, type FieldSpec, type RecordSchema } from './record-schema.ts';
 import { parsePartitionPath, partitionValueOf } from './dataset-partitions.ts';
 import { fileSystemFor } from './file-system.ts';
@@ -90,11 +90,14 @@ export async function checkListedFile(file: DatasetFile): Promise<void> {
   }
 }
 
-/** Reads one data file of a dataset as batches, restoring its partition columns. */
+/**
+ * Reads one data file of a dataset as batches, restoring its partition columns; `fromRow`/`toRow` read a row
+ * range only (as `readParquetFile` does), so a large file can be read by several tasks.
+ */
 export async function* readDatasetFile(
   file: DatasetFile,
   schema: RecordSchema,
-  options: Pick<DatasetReadOptions, 'columns' | 'batchRows'> = {},
+  options: Pick<DatasetReadOptions, 'columns' | 'batchRows'> & Pick<ParquetReadOptions, 'fromRow' | 'toRow'> = {},
 ): AsyncGenerator<ColumnBatch> {
   const fs = fileSystemFor(file.uri);
   await checkListedFile(file);
@@ -110,13 +113,14 @@ export async function* readDatasetFile(
   const fileSchema: RecordSchema = { fields: schema.fields.filter((f) => !partitionCols.has(f.name)) };
   const local = await fs.localPathFor(file.uri);
   let any = false;
-  for await (const part of readParquetFile(local, fileSchema, { columns: stored.map((f) => f.name), batchRows: options.batchRows }, file.uri)) {
+  for await (const part of readParquetFile(local, fileSchema, { columns: stored.map((f) => f.name), batchRows: options.batchRows, fromRow: options.fromRow, toRow: options.toRow }, file.uri)) {
     any = true;
     yield withPartitionColumns(part, wanted, file.partition);
   }
   if (!any && stored.length === 0 && file.rows > 0) {
     // Only partition columns asked for: synthesise rows from the marker's count.
-    yield withPartitionColumns({ numRows: file.rows, columns: {} }, wanted, file.partition);
+    const rows = Math.max(0, Math.min(file.rows, options.toRow ?? file.rows) - (options.fromRow ?? 0));
+    if (rows > 0) yield withPartitionColumns({ numRows: rows, columns: {} }, wanted, file.partition);
   }
 }
 

@@ -103,6 +103,23 @@ describe('local runner', () => {
     expect(await readRows(unspilled.steps[0]!.output)).toEqual(local);
   });
 
+  it('reads a large Parquet file as several row-range map tasks: same output as inline, bad records located by file row', async () => {
+    // 300k rows in one file: more than the smallest split (2 row groups of 122,880), so two workers share it.
+    const rows = Array.from({ length: 300_000 }, (_, i) => ({ n: i + 1, word: `w${i % 101}` }));
+    await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 300_000 });
+    const job = numbersJob({ throwEvery: 40_000 });
+    const progressIn: number[] = [];
+    const local = await localRunner({ workers: 2 }).run(job, { date }, { storageRoot: t.root, maxBadRecordRate: 0.01, onProgress: (p) => progressIn.push(p.recordsIn) });
+    const step = local.steps[0]!;
+    expect(step.recordsIn).toBe(300_000);
+    expect(progressIn.at(-1)).toBe(300_000);
+    const bad = (await readRows(step.quarantine!)).map((q) => q.row as number).sort((a, b) => a - b);
+    // n = 40000k sits at row 40000k - 1 of the file, in whichever range it falls.
+    expect(bad).toEqual([39_999, 79_999, 119_999, 159_999, 199_999, 239_999, 279_999]);
+    const reference = await inlineRunner().run(job, { date }, { storageRoot: t.root, overwrite: true, maxBadRecordRate: 0.01 });
+    expect(await readRows(step.output)).toEqual(await readRows(reference.steps[0]!.output));
+  });
+
   it('spills into the spillDir option when given (engine.local.spillDir), and removes its files after the step', async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({ n: i, word: `w${i % 97}` }));
     await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 500 });
