@@ -145,6 +145,7 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   // a key twice, and a sorted run groups without a hash map.
   const task = new MapTask(env, def, spec.input, { combinePerBatch: false });
   const combiner = def.combine ? new CombineTask(env, def) : undefined;
+  const combining = new CombineStats();
   const reducers = spec.shuffle.reducers;
   const buffers: PairBuffer[] = Array.from({ length: reducers }, () => new PairBuffer());
   const runs: string[][] = Array.from({ length: reducers }, () => []);
@@ -159,7 +160,7 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
       const file = path.join(spec.spillDir, `t${String(spec.taskIndex).padStart(5, '0')}-p${String(p).padStart(4, '0')}-r${String(runNo).padStart(4, '0')}.run`);
       const writer = new RunWriter(file);
       try {
-        if (combiner) combineSorted(combiner, buffer, writer);
+        if (combiner && combining.worthIt) combineSorted(combiner, combining, buffer, writer);
         else buffer.drainSorted((data, start, _keyStart, _keyEnd, end) => writer.copy(data, start, end));
       } finally {
         writer.close();
@@ -203,28 +204,52 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
 }
 
 /**
+ * How well a map task's combiner reduces its output. Combining costs a decode, a call and an encode per value;
+ * when keys rarely repeat within a run it saves nothing, so after COMBINE_TRIAL values a task whose combiner
+ * kept more than COMBINE_MIN_GAIN of them stops combining (the reducers fold the same values anyway). A
+ * runner may combine any number of times, so outputs do not change; only combiner counters can.
+ */
+class CombineStats {
+  valuesIn = 0;
+  pairsOut = 0;
+  /** Set false mid-run when the trial shows no gain; the rest of the task copies pairs as they are. */
+  worthIt = true;
+
+  judge(): void {
+    if (this.valuesIn >= COMBINE_TRIAL && this.pairsOut > COMBINE_MIN_GAIN * this.valuesIn) this.worthIt = false;
+  }
+}
+const COMBINE_TRIAL = 20_000;
+const COMBINE_MIN_GAIN = 0.7;
+
+/**
  * Sorts a partition's buffer into `writer`, combining it: one combiner call per run of equal keys, whose
  * pairs keep the run's sort key (a combiner emits the key it was given), so the run stays sorted.
  */
-function combineSorted(combiner: CombineTask, buffer: PairBuffer, writer: RunWriter): void {
+function combineSorted(combiner: CombineTask, stats: CombineStats, buffer: PairBuffer, writer: RunWriter): void {
   let groupData: Buffer | undefined;
   let groupStart = 0;
   let groupEnd = 0;
   let values: unknown[] = [];
   const flush = (): void => {
-    if (!groupData) return;
+    if (!groupData || values.length === 0) return;
     combiner.combineGroup(readSortKey(groupData, groupStart, groupEnd), values);
-    for (const pair of combiner.take()) writer.pair(groupData, groupStart, groupEnd, JSON.stringify(pair.value));
+    const out = combiner.take();
+    for (const pair of out) writer.pair(groupData, groupStart, groupEnd, JSON.stringify(pair.value));
+    stats.valuesIn += values.length;
+    stats.pairsOut += out.length;
+    stats.judge();
     values = [];
   };
-  buffer.drainSorted((data, _start, keyStart, keyEnd, end) => {
+  buffer.drainSorted((data, start, keyStart, keyEnd, end) => {
     if (!groupData || compareSortKeys(data, keyStart, keyEnd, groupData, groupStart, groupEnd) !== 0) {
       flush();
       groupData = data;
       groupStart = keyStart;
       groupEnd = keyEnd;
     }
-    values.push(JSON.parse(data.toString('utf8', keyEnd, end)));
+    if (stats.worthIt) values.push(JSON.parse(data.toString('utf8', keyEnd, end)));
+    else writer.copy(data, start, end);
   });
   flush();
 }

@@ -120,6 +120,21 @@ describe('local runner', () => {
     expect(await readRows(step.output)).toEqual(await readRows(reference.steps[0]!.output));
   });
 
+  it('stops combining a map task whose combiner does not shrink its output, and still equals the inline runner', async () => {
+    // 30k rows: the first 25k words distinct (the combiner keeps every value, so the task stops combining
+    // after its trial), then 5k rows over 50 words that the reducers must still sum with the rest.
+    const rows = Array.from({ length: 30_000 }, (_, i) => ({ n: i, word: i < 25_000 ? `u${i}` : `w${i % 50}` }));
+    rows.push(...Array.from({ length: 50 }, (_, i) => ({ n: 7, word: `u${i}` })));
+    await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 40_000 });
+    const job = numbersJob({ reducers: 2 });
+    const local = await localRunner({ workers: 2 }).run(job, { date }, { storageRoot: t.root });
+    const reference = await inlineRunner().run(job, { date }, { storageRoot: t.root, overwrite: true });
+    const out = await readRows(local.steps[0]!.output);
+    expect(out).toEqual(await readRows(reference.steps[0]!.output));
+    expect(out).toHaveLength(25_050);
+    expect(out.find((r) => r.word === 'u3')).toEqual({ word: 'u3', total: 10, count: 2 });
+  });
+
   it('spills into the spillDir option when given (engine.local.spillDir), and removes its files after the step', async () => {
     const rows = Array.from({ length: 2000 }, (_, i) => ({ n: i, word: `w${i % 97}` }));
     await writeInput(t, `numbers/dt=${date}`, numbersSchema, rows, { rowsPerFile: 500 });
