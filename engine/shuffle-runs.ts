@@ -22,11 +22,12 @@ export class PairBuffer {
   private data = Buffer.allocUnsafe(1 << 16);
   private end = 0;
   private starts = new Int32Array(1024);
+  private keyLengths = new Int32Array(1024);
   count = 0;
 
   /** Bytes held (allocated, not only used): what counts against the memory share. */
   get bytes(): number {
-    return this.data.length + this.starts.byteLength;
+    return this.data.length + this.starts.byteLength + this.keyLengths.byteLength;
   }
 
   /** True when the buffer can take no more pairs and must be written. */
@@ -42,6 +43,9 @@ export class PairBuffer {
       const s = new Int32Array(this.starts.length * 2);
       s.set(this.starts);
       this.starts = s;
+      const k = new Int32Array(s.length);
+      k.set(this.keyLengths);
+      this.keyLengths = k;
     }
     const data = this.data;
     const start = this.end;
@@ -49,6 +53,7 @@ export class PairBuffer {
     const valueLength = data.write(valueJson, keyEnd);
     data.writeUInt32LE(keyEnd - start - HEADER, start);
     data.writeUInt32LE(valueLength, start + 4);
+    this.keyLengths[this.count] = keyEnd - start - HEADER;
     this.starts[this.count++] = start;
     this.end = keyEnd + valueLength;
   }
@@ -69,6 +74,7 @@ export class PairBuffer {
     const n = this.count;
     const data = this.data;
     const starts = this.starts;
+    const keyLengths = this.keyLengths;
     // Sort 64-bit numbers natively: the key's first 5 bytes above the pair's index (24 bits), so equal
     // prefixes keep insertion order; pairs whose prefixes tie are then ordered on their whole keys.
     const packed = new BigUint64Array(n);
@@ -77,7 +83,7 @@ export class PairBuffer {
     for (let i = 0; i < n; i++) {
       const s = starts[i]!;
       const k = s + HEADER;
-      const kl = data.readUInt32LE(s);
+      const kl = keyLengths[i]!;
       // Keys shorter than 5 bytes are padded with zeros: a tie at worst, settled on the whole keys.
       const b0 = kl > 0 ? data[k]! : 0;
       const b1 = kl > 1 ? data[k + 1]! : 0;
@@ -101,31 +107,32 @@ export class PairBuffer {
     }
     for (let r = 0; r < n; r++) {
       const s = starts[order[r]!]!;
-      const keyEnd = s + HEADER + data.readUInt32LE(s);
+      const keyEnd = s + HEADER + keyLengths[order[r]!]!;
       write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
     }
     this.count = 0;
     this.end = 0;
   }
 
+  /** Compares pairs `a` and `b` on whole keys, then insertion order. */
+  private compare(a: number, b: number): number {
+    const data = this.data;
+    const sa = this.starts[a]! + HEADER;
+    const sb = this.starts[b]! + HEADER;
+    return compareSortKeys(data, sa, sa + this.keyLengths[a]!, data, sb, sb + this.keyLengths[b]!) || a - b;
+  }
+
   /** Insertion sort of `order[from, to)` on whole keys, then index: adaptive, as ties are mostly equal keys in order. */
   private sortTies(order: Int32Array, from: number, to: number): void {
-    const data = this.data;
-    const starts = this.starts;
-    const cmp = (a: number, b: number): number => {
-      const sa = starts[a]!;
-      const sb = starts[b]!;
-      return compareSortKeys(data, sa + HEADER, sa + HEADER + data.readUInt32LE(sa), data, sb + HEADER, sb + HEADER + data.readUInt32LE(sb)) || a - b;
-    };
     if (to - from > 64) {
-      const sorted = Array.from(order.subarray(from, to)).sort(cmp);
+      const sorted = Array.from(order.subarray(from, to)).sort((a, b) => this.compare(a, b));
       order.set(sorted, from);
       return;
     }
     for (let i = from + 1; i < to; i++) {
       const x = order[i]!;
       let j = i - 1;
-      while (j >= from && cmp(order[j]!, x) > 0) {
+      while (j >= from && this.compare(order[j]!, x) > 0) {
         order[j + 1] = order[j]!;
         j--;
       }
