@@ -109,7 +109,7 @@ export class LogRing {
   }
 }
 
-/** A decoded record, as the writer formats it. */
+/** A decoded record (tests and tools; the writer formats raw records without building strings). */
 export interface LogRecord {
   outcome: Outcome;
   timeMs: number;
@@ -121,15 +121,33 @@ export interface LogRecord {
 }
 
 /**
+ * A record as it lies in the ring: fields, and where its region, user id and answer bytes are in `buf` (the
+ * answer's codes each followed by "\n"). One object is reused for every record of a drain.
+ */
+export interface RawLogRecord {
+  buf: Buffer;
+  outcome: number;
+  timeMs: number;
+  handlerNs: number;
+  regionAt: number;
+  regionBytes: number;
+  userAt: number;
+  userBytes: number;
+  answerAt: number;
+  answerBytes: number;
+}
+
+/**
  * The consumer side: calls `each` for every record between the tail and the head, then moves the tail.
  * Returns the number of records read.
  */
-export function drainRing(memory: RingMemory, each: (record: LogRecord) => void): number {
+export function drainRingRaw(memory: RingMemory, each: (record: RawLogRecord) => void): number {
   const buf = Buffer.from(memory.data);
   const control = new Int32Array(memory.control);
   const cap = buf.length;
   const head = Atomics.load(control, HEAD) >>> 0;
   let tail = Atomics.load(control, TAIL) >>> 0;
+  const r: RawLogRecord = { buf, outcome: 0, timeMs: 0, handlerNs: 0, regionAt: 0, regionBytes: 0, userAt: 0, userBytes: 0, answerAt: 0, answerBytes: 0 };
   let n = 0;
   while (tail !== head) {
     const pos = tail % cap;
@@ -138,26 +156,34 @@ export function drainRing(memory: RingMemory, each: (record: LogRecord) => void)
       tail = (tail + (cap - pos)) >>> 0;
       continue;
     }
-    const regionBytes = buf[pos + 3]!;
-    const userBytes = buf[pos + 16]!;
-    const answerBytes = buf.readUInt16LE(pos + 17);
-    let at = pos + FIXED;
-    const region = buf.toString('utf8', at, at + regionBytes);
-    at += regionBytes;
-    const userId = buf.toString('utf8', at, at + userBytes);
-    at += userBytes;
-    const answer = answerBytes === 0 ? '' : buf.toString('utf8', at, at + answerBytes - 1);
-    each({
-      outcome: OUTCOMES[buf[pos + 2]!]!,
-      timeMs: buf.readDoubleLE(pos + 4),
-      handlerNs: buf.readUInt32LE(pos + 12),
-      region,
-      userId,
-      codes: answer === '' ? [] : answer.split('\n'),
-    });
+    r.outcome = buf[pos + 2]!;
+    r.timeMs = buf.readDoubleLE(pos + 4);
+    r.handlerNs = buf.readUInt32LE(pos + 12);
+    r.regionAt = pos + FIXED;
+    r.regionBytes = buf[pos + 3]!;
+    r.userAt = r.regionAt + r.regionBytes;
+    r.userBytes = buf[pos + 16]!;
+    r.answerAt = r.userAt + r.userBytes;
+    r.answerBytes = buf.readUInt16LE(pos + 17);
+    each(r);
     n++;
     tail = (tail + length) >>> 0;
   }
   Atomics.store(control, TAIL, tail | 0);
   return n;
+}
+
+/** drainRing with each record decoded into strings. */
+export function drainRing(memory: RingMemory, each: (record: LogRecord) => void): number {
+  return drainRingRaw(memory, (r) => {
+    const answer = r.answerBytes === 0 ? '' : r.buf.toString('utf8', r.answerAt, r.answerAt + r.answerBytes - 1);
+    each({
+      outcome: OUTCOMES[r.outcome]!,
+      timeMs: r.timeMs,
+      handlerNs: r.handlerNs,
+      region: r.buf.toString('utf8', r.regionAt, r.regionAt + r.regionBytes),
+      userId: r.buf.toString('utf8', r.userAt, r.userAt + r.userBytes),
+      codes: answer === '' ? [] : answer.split('\n'),
+    });
+  });
 }

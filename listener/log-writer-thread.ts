@@ -1,87 +1,97 @@
 /**
  * The background writer of log-level records (a worker thread): every flush interval it drains the ring
- * (log-ring.ts), formats the records as tab-separated lines and writes them through gzip to the file of the
- * record's UTC day, then sync-flushes gzip so the bytes on disk decode up to there. A new day closes the old
- * day's file (a complete gzip file) and opens the next. On a "stop" message it drains, closes and answers.
+ * (log-ring.ts), formats the records as tab-separated lines (log-lines.ts) and appends them to the file of the
+ * record's UTC day as one gzip member, so the file on disk is a whole gzip file after every flush (gunzip reads
+ * the members as one stream). A new day closes the old day's file and opens the next. On a "stop" message it
+ * drains, closes and answers.
+ *
+ * Compression and writing are synchronous here, on this thread, rather than on libuv's pool: the request path
+ * never waits on this thread, and this thread runs at a lower CPU priority, so on a saturated box its bursts
+ * yield to the request path instead of competing with it for the cores.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { constants, createGzip, type Gzip } from 'node:zlib';
-import { drainRing, type LogRecord } from './log-ring.ts';
+import { gzipSync } from 'node:zlib';
+import { drainRingRaw } from './log-ring.ts';
+import { LogLines } from './log-lines.ts';
 import type { LogWriterThreadData, LogWriterMessage } from './log-writer.ts';
 
 const data = workerData as LogWriterThreadData;
 const port = parentPort!;
 
+/** Linux: the nice value is per thread, and pid 0 means the calling thread (elsewhere it would be the process). */
+if (process.platform === 'linux') {
+  try {
+    setPriority(10);
+  } catch {
+    // Not allowed here: the thread keeps the process's priority.
+  }
+}
+
 interface DayFile {
   day: string;
   file: string;
-  gzip: Gzip;
-  out: WriteStream;
-  done: Promise<void>;
+  fd: number | undefined;
 }
 
 let current: DayFile | undefined;
-const closing: Promise<void>[] = [];
+const lines = new LogLines();
 
 function post(message: LogWriterMessage): void {
   port.postMessage(message);
 }
 
 function open(day: string): DayFile {
-  const dir = path.join(data.dir, `dt=${day}`);
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${data.fileStem}.tsv.gz`);
-  // Append: a restarted process with the same name adds a gzip member, which gunzip reads as one stream.
-  const out = createWriteStream(file, { flags: 'a' });
-  // Level 1: on a saturated box the writer thread competes with the request path for the same cores.
-  const gzip = createGzip({ level: 1 });
-  gzip.pipe(out);
-  const done = new Promise<void>((resolve) => {
-    out.on('close', resolve);
-    const failed = (error: Error) => {
-      post({ type: 'error', message: `${file}: ${error.message}` });
-      resolve();
-    };
-    out.on('error', failed);
-    gzip.on('error', failed);
-  });
-  post({ type: 'opened', file });
-  return { day, file, gzip, out, done };
+  const file = path.join(data.dir, `dt=${day}`, `${data.fileStem}.tsv.gz`);
+  try {
+    mkdirSync(path.dirname(file), { recursive: true });
+    // Append: a restarted process with the same name adds gzip members, which gunzip reads as one stream.
+    const fd = openSync(file, 'a');
+    post({ type: 'opened', file });
+    return { day, file, fd };
+  } catch (error) {
+    post({ type: 'error', message: `${file}: ${(error as Error).message}` });
+    return { day, file, fd: undefined };
+  }
 }
 
 function close(f: DayFile): void {
-  f.gzip.end();
-  closing.push(f.done.then(() => post({ type: 'closed', file: f.file })));
+  if (f.fd === undefined) return;
+  try {
+    closeSync(f.fd);
+    post({ type: 'closed', file: f.file });
+  } catch (error) {
+    post({ type: 'error', message: `${f.file}: ${(error as Error).message}` });
+  }
 }
 
-const CONTROL = /[\x00-\x1f\x7f]/g;
-const clean = (s: string) => s.replace(CONTROL, '?');
-
-function line(r: LogRecord): string {
-  return `${new Date(r.timeMs).toISOString()}\t${r.outcome}\t${clean(r.region)}\t${clean(r.userId)}\t${r.codes.map(clean).join(',')}\t${Math.round(r.handlerNs / 1000)}\n`;
+/** Writes the lines held to the current day's file as one gzip member. */
+function write(): void {
+  if (lines.length === 0) return;
+  const text = lines.take();
+  if (current?.fd === undefined) return;
+  try {
+    const member = gzipSync(text, { level: 1 });
+    for (let at = 0; at < member.length; ) at += writeSync(current.fd, member, at);
+  } catch (error) {
+    post({ type: 'error', message: `${current.file}: ${(error as Error).message}` });
+  }
 }
 
 /** Writes what the ring holds; returns the records written. */
 function flush(): number {
-  let chunk: string[] = [];
-  const emit = () => {
-    if (current && chunk.length > 0) current.gzip.write(chunk.join(''));
-    chunk = [];
-  };
-  const n = drainRing(data.memory, (record) => {
-    const day = new Date(record.timeMs).toISOString().slice(0, 10);
-    if (!current || current.day !== day) {
-      emit();
+  const n = drainRingRaw(data.memory, (record) => {
+    const day = lines.dayOf(record.timeMs);
+    if (current?.day !== day) {
+      write();
       if (current) close(current);
       current = open(day);
     }
-    chunk.push(line(record));
-    if (chunk.length >= 4096) emit();
+    lines.add(record);
   });
-  emit();
-  if (n > 0 && current) current.gzip.flush(constants.Z_SYNC_FLUSH);
+  write();
   return n;
 }
 
@@ -96,6 +106,6 @@ port.on('message', (message: { type: 'stop' }) => {
   const n = flush();
   if (current) close(current);
   current = undefined;
-  void Promise.all(closing).then(() => post({ type: 'stopped', records: n }));
+  post({ type: 'stopped', records: n });
 });
 post({ type: 'ready' });

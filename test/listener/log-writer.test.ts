@@ -3,6 +3,8 @@ import path from 'node:path';
 import { constants, gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { drainRing, LogRing, LogWriter, startListener, type LogRecord } from '../../listener/index.ts';
+import { drainRingRaw } from '../../listener/log-ring.ts';
+import { LogLines } from '../../listener/log-lines.ts';
 import { buildFixtureSnapshot, listenerSettings, silentLogger, tempRoot } from './listener-fixtures.ts';
 import { RawConnection } from './raw-http.ts';
 
@@ -47,6 +49,36 @@ describe('log ring', () => {
     const again: string[] = [];
     drainRing(ring.memory, (r) => again.push(r.userId));
     expect(again[0]).toBe('again-0');
+  });
+});
+
+describe('log lines', () => {
+  it('formats raw records byte by byte as the decoded records would read, control characters as ?', () => {
+    const ring = new LogRing(65536);
+    const records: [Parameters<LogRing['append']>[0], number, number, string, string, Buffer | undefined][] = [
+      ['hit', T1, 1499, 'nym', '1610818136837885133', Buffer.from('4412001\n4412004\n')],
+      ['miss', T1 + 1, 0, '', 'u\t\x7f\n2', undefined],
+      ['hit', T1 + 499, 123_456_789, 'zürich', 'idé-€', Buffer.from('a\x01b\nc\n')],
+      ['bad-request', T2, 500, '', '', undefined],
+      ['not-ready', Date.parse('2027-01-05T03:04:05.007Z'), 2_000_000_000, 'ams', 'x'.repeat(300), undefined],
+    ];
+    for (const r of records) ring.append(...r);
+    const clean = (s: string) => s.replace(/[\x00-\x1f\x7f]/g, '?');
+    const expected: string[] = [];
+    drainRing(ring.memory, (r) =>
+      expected.push(`${new Date(r.timeMs).toISOString()}\t${r.outcome}\t${clean(r.region)}\t${clean(r.userId)}\t${r.codes.map(clean).join(',')}\t${Math.round(r.handlerNs / 1000)}`),
+    );
+    for (const r of records) ring.append(...r);
+    const out = new LogLines();
+    const days: string[] = [];
+    drainRingRaw(ring.memory, (r) => {
+      days.push(out.dayOf(r.timeMs));
+      out.add(r);
+    });
+    expect(out.take().toString('utf8').trimEnd().split('\n')).toEqual(expected);
+    expect(expected[0]).toBe('2026-11-23T23:59:59.500Z\thit\tnym\t1610818136837885133\t4412001,4412004\t1');
+    expect(expected[2]).toBe('2026-11-23T23:59:59.999Z\thit\tzürich\tidé-€\ta?b,c\t123457');
+    expect(days).toEqual(['2026-11-23', '2026-11-23', '2026-11-23', '2026-11-24', '2027-01-05']);
   });
 });
 
