@@ -5,27 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSyntheticData } from '../../jobs/synthetic/index.ts';
 import { toStorageUri } from '../../storage/index.ts';
 import { runCourier } from './run-courier.ts';
+import { MAPPED_SEGMENT_IDS, STREAMING_AND_BATCH_PARTNERS } from '../support/workflow-config.ts';
 
 const D1 = '2026-11-22';
 const D2 = '2026-11-23';
 
-const partners = `partners:
-  - id: 17
-    name: acme-dsp
-    delivery: streaming
-    segmentMap: { 1001: acme-auto, 1002: acme-travel, 1003: 55012 }
-    streaming:
-      url: http://127.0.0.1:8089/acme?uid=\${PARTNER_USER_ID}
-  - id: 42
-    name: globex-dmp
-    delivery: batch
-    segmentMap: { 1001: GX-AUTO, 1004: GX-SPORTS }
-    expiryDays: 60
-    batch:
-      sftp: { host: 127.0.0.1, user: courier, password: { file: ./pw.txt }, hostKeySha256: "SHA256:489ZXyGoi2SQDD5/xiu/9dbO7OxZpwUBcEgwWPTsiFE" }
-      remoteDir: /incoming
-      template: { fields: [partner_user_id, segments], header: ["#rows=\${ROWS}"] }
-`;
+const partners = STREAMING_AND_BATCH_PARTNERS;
 
 let dir: string;
 let data: string;
@@ -35,7 +20,7 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, 'pw.txt'), 'secret\n');
   await fs.writeFile(path.join(dir, 'courier.yaml'), `storage:\n  root: ./data\nengine:\n  kind: inline\n${partners}`);
   await fs.writeFile(path.join(dir, 'dataproc.yaml'), `engine:\n  kind: dataproc\n  dataproc: { projectId: p, region: europe-west1, clusterName: c, stagingUri: "gs://b/s" }\n${partners}`);
-  await generateSyntheticData({ out: toStorageUri(data), logs: 20_000, segments: 2_000, partners: 2, configuredPartnerIds: [17, 42], configuredSegmentIds: [1001, 1002, 1003, 1004], days: 2, date: D2, seed: 5 });
+  await generateSyntheticData({ out: toStorageUri(data), logs: 20_000, segments: 2_000, partners: 2, configuredPartnerIds: [17, 42], configuredSegmentIds: MAPPED_SEGMENT_IDS, days: 2, date: D2, seed: 5 });
 });
 afterAll(async () => fs.rm(dir, { recursive: true, force: true }));
 

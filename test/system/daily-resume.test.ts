@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSyntheticData } from '../../jobs/synthetic/index.ts';
+import { STREAMING_AND_BATCH_PARTNERS, MAPPED_SEGMENT_IDS } from '../support/workflow-config.ts';
 import { batchToRows, datasetFiles, readDataset, toStorageUri, type Row } from '../../storage/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,24 +25,7 @@ const config = `storage:
 engine:
   kind: local
   local: { workers: 2, memoryMb: 256 }
-partners:
-  - id: 17
-    name: acme-dsp
-    delivery: streaming
-    segmentMap: { 1001: acme-auto, 1002: acme-travel, 1003: 55012 }
-    streaming:
-      url: http://127.0.0.1:8089/acme?uid=\${PARTNER_USER_ID}
-  - id: 42
-    name: globex-dmp
-    delivery: batch
-    deltas: false
-    segmentMap: { 1001: GX-AUTO, 1004: GX-SPORTS }
-    expiryDays: 60
-    batch:
-      sftp: { host: 127.0.0.1, user: courier, password: { file: ./pw.txt }, hostKeySha256: "SHA256:489ZXyGoi2SQDD5/xiu/9dbO7OxZpwUBcEgwWPTsiFE" }
-      remoteDir: /incoming
-      template: { fields: [partner_user_id, segments], header: ["#rows=\${ROWS}"] }
-`;
+${STREAMING_AND_BATCH_PARTNERS}`;
 
 interface Courier {
   dir: string;
@@ -59,7 +43,7 @@ async function makeSetup(name: string): Promise<Courier> {
     segments: 8_000,
     partners: 2,
     configuredPartnerIds: [17, 42],
-    configuredSegmentIds: [1001, 1002, 1003, 1004],
+    configuredSegmentIds: MAPPED_SEGMENT_IDS,
     days: 2,
     date: D2,
     seed: 11,
