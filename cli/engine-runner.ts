@@ -9,7 +9,11 @@ export function engineRunner(config: CourierConfig): JobRunner {
   const engine = config.engine;
   switch (engine.kind) {
     case 'local':
-      return localRunner({ workers: engine.local.workers, memoryMb: engine.local.memoryMb });
+      return localRunner({
+        workers: engine.local.workers,
+        memoryMb: engine.local.memoryMb,
+        ...(engine.local.spillDir !== undefined ? { spillDir: engine.local.spillDir } : {}),
+      });
     case 'inline':
       return inlineRunner();
     case 'dataproc':
