@@ -170,16 +170,4 @@ describe('parseWebappLogLine', () => {
     expect(parseLogTimestamp('2027-02-29T00:00:00.000Z')).toBeNaN();
     expect(parseLogTimestamp('2026-11-23T14:05:09.123+01:00')).toBeNaN();
   });
-
-  it('is fast (a smoke check on a shared box; ~0.9M lines/s measured on generated logs)', () => {
-    const lines = [line(), line({ target: '/products/1', cookie: '-' }), line({ ts: 'x' }), line({ target: '/sync?puid=abc&partner=42&gdpr=0' })];
-    const n = 400_000;
-    for (let i = 0; i < 20_000; i++) parseWebappLogLine(lines[i & 3]!);
-    const t = performance.now();
-    let syncs = 0;
-    for (let i = 0; i < n; i++) if (parseWebappLogLine(lines[i & 3]!).kind === 'sync') syncs++;
-    const perSecond = n / ((performance.now() - t) / 1000);
-    expect(syncs).toBe(n / 2);
-    expect(perSecond).toBeGreaterThan(250_000);
-  });
 });
