@@ -18,8 +18,8 @@ import { compareKeys, partitionOf, resolveShuffle } from './key-order.ts';
 import { MapTask, type MapTaskEnv } from './map-task.ts';
 import { ReduceTask } from './reduce-task.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
-import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { finishStep, inputFileSources, readInputFile, startStep, writeQuarantine } from './step-input.ts';
+import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
+import { finishStep, inputFileSources, stepProgressReporter, type StepCounts, readInputFile, startStep, writeQuarantine } from './step-input.ts';
 
 /** Options of the inline runner. */
 export interface InlineRunnerOptions {
@@ -56,30 +56,14 @@ export class InlineRunner implements JobRunner {
     const def = step.definition;
     const jobName = plan.job.name;
     const begun = await startStep(plan, step, this.options.quarantineSample);
-    const { inputs, recordsInTotal, bytesInTotal, counters, bad } = begun;
+    const { inputs, counters, bad } = begun;
     const env: MapTaskEnv<unknown> = { job: jobName, step: def.name, params: plan.params, counters, bad };
     const shuffle = resolveShuffle(def.shuffle);
     const partitions: ShufflePair[][] = Array.from({ length: shuffle.reducers }, () => []);
-    let recordsIn = 0;
-    let recordsOut = 0;
-    let bytesIn = 0;
+    const counts: StepCounts = { recordsIn: 0, recordsOut: 0, bytesIn: 0 };
     let mapOutputRecords = 0;
     let reduceGroups = 0;
-    const progress = (phase: StepProgress['phase']): void => {
-      plan.options.onProgress?.({
-        job: jobName,
-        step: def.name,
-        stepIndex: step.index,
-        stepCount: plan.steps.length,
-        phase,
-        recordsIn,
-        recordsInTotal,
-        recordsOut,
-        bytesIn: Math.round(bytesIn),
-        bytesInTotal,
-        seconds: (performance.now() - started) / 1000,
-      });
-    };
+    const progress = stepProgressReporter(plan, step, begun, started, counts);
 
     let marker: DatasetMarker;
     try {
@@ -87,15 +71,15 @@ export class InlineRunner implements JobRunner {
       for (const input of inputs) {
         const task = new MapTask(env, def, input.name);
         for (const source of inputFileSources(input)) {
-          const bytesBefore = bytesIn;
+          const bytesBefore = counts.bytesIn;
           for await (const batch of readInputFile(source, this.options.batchRows ?? 8192)) {
             const pairs = task.mapRows(batch.rows, source.file.uri, batch.firstRow);
-            recordsIn += batch.rows.length;
+            counts.recordsIn += batch.rows.length;
             for (const p of pairs) partitions[partitionOf(p.key, shuffle)]!.push(p);
-            bytesIn = bytesBefore + batch.bytesRead;
+            counts.bytesIn = bytesBefore + batch.bytesRead;
             progress('map');
           }
-          bytesIn = bytesBefore + source.file.bytes;
+          counts.bytesIn = bytesBefore + source.file.bytes;
         }
         mapOutputRecords += task.mapOutputRecords;
       }
@@ -113,7 +97,7 @@ export class InlineRunner implements JobRunner {
           for (const written of reduceTask.reduceSorted(pairs)) {
             for (const r of written) rows.push(r);
             if (rows.length >= batchRows) {
-              recordsOut += rows.length;
+              counts.recordsOut += rows.length;
               yield rowsToBatch(outSchema, rows);
               rows = [];
               progress('reduce');
@@ -121,17 +105,17 @@ export class InlineRunner implements JobRunner {
           }
         }
         if (rows.length > 0) {
-          recordsOut += rows.length;
+          counts.recordsOut += rows.length;
           yield rowsToBatch(outSchema, rows);
         }
         reduceGroups = reduceTask.groups;
         // Judge the rate before writeDataset commits: a failed step leaves no marked output.
-        bad.check(recordsIn);
+        bad.check(counts.recordsIn);
       }
       // writeDataset stores `extra` in the marker at commit, after the batches are consumed: fill it in then.
       const extra: Record<string, unknown> = { job: jobName, step: def.name, runId: plan.runId, params: plan.params, runner: this.kind };
       marker = await writeDataset(step.output.uri, outSchema, wrapAfter(outputBatches(), () => {
-        Object.assign(extra, { recordsIn, recordsOut, badRecords: bad.count, counters: counters.toJSON() });
+        Object.assign(extra, { recordsIn: counts.recordsIn, recordsOut: counts.recordsOut, badRecords: bad.count, counters: counters.toJSON() });
       }), {
         partitionBy: step.output.partitionBy,
         overwrite: step.output.intermediate || plan.options.overwrite === true,
@@ -142,7 +126,7 @@ export class InlineRunner implements JobRunner {
       if (e instanceof JobError) throw e;
       throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
     }
-    const result = await finishStep(plan, step, begun, started, { recordsIn, recordsOut, mapOutputRecords, reduceGroups, marker });
+    const result = await finishStep(plan, step, begun, started, { recordsIn: counts.recordsIn, recordsOut: counts.recordsOut, mapOutputRecords, reduceGroups, marker });
     progress('done');
     return result;
   }

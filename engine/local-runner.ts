@@ -34,8 +34,8 @@ import { resolveShuffle } from './key-order.ts';
 import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, type ReduceTaskSpec, type TaskOutcome, type TaskProgress, type TaskSpec } from './local-tasks.ts';
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
-import type { JobResult, JobRunner, RunOptions, StepProgress, StepResult } from './runner-types.ts';
-import { finishStep, inputFileSources, startStep, writeQuarantine, type InputFileSource } from './step-input.ts';
+import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
+import { finishStep, inputFileSources, stepProgressReporter, type StepCounts, startStep, writeQuarantine, type InputFileSource } from './step-input.ts';
 
 /** Options of the local runner. */
 export interface LocalRunnerOptions {
@@ -118,24 +118,8 @@ export class LocalRunner implements JobRunner {
     const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024 * BUFFER_SHARE) / Math.max(1, concurrency);
     const { spillDir, cleanSpill } = await spillDirFor(plan, def.name, this.options.spillDir);
     const shuffleUri = joinUri(plan.workDir, '_shuffle', def.name);
-    let recordsIn = 0;
-    let recordsOut = 0;
-    let bytesIn = 0;
-    const progress = (phase: StepProgress['phase']): void => {
-      plan.options.onProgress?.({
-        job: jobName,
-        step: def.name,
-        stepIndex: step.index,
-        stepCount: plan.steps.length,
-        phase,
-        recordsIn,
-        recordsInTotal,
-        recordsOut,
-        bytesIn: Math.min(bytesInTotal, Math.round(bytesIn)),
-        bytesInTotal,
-        seconds: (performance.now() - started) / 1000,
-      });
-    };
+    const counts: StepCounts = { recordsIn: 0, recordsOut: 0, bytesIn: 0 };
+    const progress = stepProgressReporter(plan, step, begun, started, counts);
     const base = {
       stepIndex: step.index,
       params: plan.params,
@@ -170,11 +154,11 @@ export class LocalRunner implements JobRunner {
           }
         }
         const mapOutcomes = await runTasks(mapSpecs, execute, concurrency, (p) => {
-          recordsIn += p.recordsIn;
-          bytesIn += p.bytesIn;
+          counts.recordsIn += p.recordsIn;
+          counts.bytesIn += p.bytesIn;
           progress('map');
         });
-        bytesIn = bytesInTotal;
+        counts.bytesIn = bytesInTotal;
         const mapped: MapOutcome[] = [];
         for (const [i, o] of mapOutcomes.entries()) {
           if (!o) continue;
@@ -183,7 +167,7 @@ export class LocalRunner implements JobRunner {
           if (!o.ok) throw taskError(jobName, def.name, `map task of ${describeSource(mapSpecs[i]!.source)}`, o.error);
           mapped.push(o as MapOutcome);
         }
-        recordsIn = mapped.reduce((s, o) => s + o.recordsIn, 0);
+        counts.recordsIn = mapped.reduce((s, o) => s + o.recordsIn, 0);
         mapOutputRecords = mapped.reduce((s, o) => s + o.mapOutputRecords, 0);
         spilledRuns = mapped.reduce((s, o) => s + o.spilledRuns, 0);
 
@@ -202,7 +186,7 @@ export class LocalRunner implements JobRunner {
           memoryBytes,
         }));
         const reduceOutcomes = await runTasks(reduceSpecs, execute, concurrency, (p) => {
-          recordsOut += p.recordsOut;
+          counts.recordsOut += p.recordsOut;
           progress('reduce');
         });
         const reduced: ReduceOutcome[] = [];
@@ -213,18 +197,18 @@ export class LocalRunner implements JobRunner {
           if (!o.ok) throw taskError(jobName, def.name, `reduce task of partition ${i}`, o.error);
           reduced.push(o as ReduceOutcome);
         }
-        recordsOut = reduced.reduce((s, o) => s + o.recordsOut, 0);
+        counts.recordsOut = reduced.reduce((s, o) => s + o.recordsOut, 0);
         reduceGroups = reduced.reduce((s, o) => s + o.groups, 0);
         // Judge the rate before the commit: a failed step leaves no marked output.
-        bad.check(recordsIn);
+        bad.check(counts.recordsIn);
         marker = await commitOutput(plan, step, reduced, shuffleUri, {
           job: jobName,
           step: def.name,
           runId: plan.runId,
           params: plan.params,
           runner: this.kind,
-          recordsIn,
-          recordsOut,
+          recordsIn: counts.recordsIn,
+          recordsOut: counts.recordsOut,
           badRecords: bad.count,
           counters: counters.toJSON(),
         });
@@ -240,7 +224,7 @@ export class LocalRunner implements JobRunner {
       if (e instanceof JobError) throw e;
       throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
     }
-    const result = await finishStep(plan, step, begun, started, { recordsIn, recordsOut, mapOutputRecords, reduceGroups, marker });
+    const result = await finishStep(plan, step, begun, started, { recordsIn: counts.recordsIn, recordsOut: counts.recordsOut, mapOutputRecords, reduceGroups, marker });
     progress('done');
     return { ...result, spilledRuns };
   }

@@ -20,7 +20,7 @@ import { BadRecordLog, QUARANTINE_SCHEMA } from './bad-records.ts';
 import { CounterSet } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import type { PlannedInput, PlannedStep, RunPlan } from './run-plan.ts';
-import type { StepResult } from './runner-types.ts';
+import type { StepProgress, StepResult } from './runner-types.ts';
 import type { DatasetMarker } from '../storage/index.ts';
 
 /** One dataset of an input, ready to read: its files, the stored schema and the projection the mapper sees. */
@@ -201,5 +201,32 @@ export async function finishStep(plan: RunPlan<unknown>, step: PlannedStep<unkno
     output: step.output.uri,
     intermediate: step.output.intermediate,
     ...(bad.count > 0 || bad.rejectedCount > 0 ? { quarantine: step.quarantine } : {}),
+  };
+}
+
+/** A step's running figures, as the runner counts them. */
+export interface StepCounts {
+  recordsIn: number;
+  recordsOut: number;
+  bytesIn: number;
+}
+
+/** Reports a step's progress to `onProgress` (if any) from its running figures, the same way for every runner. */
+export function stepProgressReporter(plan: RunPlan<unknown>, step: PlannedStep<unknown>, started: StartedStep, startedAt: number, counts: StepCounts): (phase: StepProgress['phase']) => void {
+  return (phase) => {
+    plan.options.onProgress?.({
+      job: plan.job.name,
+      step: step.definition.name,
+      stepIndex: step.index,
+      stepCount: plan.steps.length,
+      phase,
+      recordsIn: counts.recordsIn,
+      recordsInTotal: started.recordsInTotal,
+      recordsOut: counts.recordsOut,
+      // Compressed bytes read are estimated per batch; never report more than the files hold.
+      bytesIn: Math.min(started.bytesInTotal, Math.round(counts.bytesIn)),
+      bytesInTotal: started.bytesInTotal,
+      seconds: (performance.now() - startedAt) / 1000,
+    });
   };
 }
