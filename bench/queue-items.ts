@@ -4,24 +4,14 @@
  * before timing starts and enqueued over and over (the broker copies what it keeps).
  */
 import { requestBatchOf, type QueueKey, type RequestBatch, type SyncRequest } from '../queue-bridge/index.ts';
+import { seededRandom } from '../udfs/index.ts';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const HEX = '0123456789abcdef';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** `count` batches of `size` requests for `key`. */
 export function benchBatches(key: QueueKey, count: number, size: number, seed = 7): RequestBatch[] {
-  const rnd = mulberry32(seed);
+  const { float: rnd } = seededRandom(seed);
   const pick = (alphabet: string, n: number) => {
     let s = '';
     for (let i = 0; i < n; i++) s += alphabet[Math.floor(rnd() * alphabet.length)];
