@@ -1,20 +1,9 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, exampleConfigPath, loadConfig, parseConfig } from '../../config/index.ts';
-import { MINIMAL_YAML } from './config-fixtures.ts';
+import { exampleConfigPath, loadConfig } from '../../config/index.ts';
+import { sectionFixtures } from './config-fixtures.ts';
 
-const file = path.join(path.dirname(exampleConfigPath), 'syncer-test.yaml');
-const parse = (yaml: string) => parseConfig(`${yaml}\n${MINIMAL_YAML}`, { file, env: {} });
-
-function problems(yaml: string): { path: string; message: string }[] {
-  try {
-    parse(yaml);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems.map((p) => ({ path: p.field, message: p.message }));
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const { parse, problems } = sectionFixtures('syncer-test');
 
 describe('syncer config', () => {
   it('has defaults for every key but the metrics port', () => {
