@@ -112,20 +112,48 @@ abstract class Collector<P, T> implements StepContext<P> {
   }
 }
 
-/** Collects the pairs map calls emit; `out` grows by call, and a failed call's pairs are dropped. */
+/**
+ * Where a map collector's pairs go instead of its `out` array: the local runner encodes each pair into its
+ * shuffle buffers at emit, with no copy and no pair object.
+ */
+export interface PairSink {
+  /** Checks and takes one pair; throws what `checkKey` or `copyValue` would throw for a bad key or value. */
+  emit(key: Key, value: unknown, where: string): void;
+  /** Keeps the pairs emitted since the last commit or rollback. */
+  commit(): void;
+  /** Drops the pairs emitted since the last commit or rollback (the map call threw). */
+  rollback(): void;
+}
+
+/** Collects the pairs map calls emit (in `out`, or into a sink); a failed call's pairs are dropped. */
 export class MapCollector<P = unknown> extends Collector<P, ShufflePair> implements MapContext<Key, unknown, P> {
   input = '';
   /** The current call's rejects, `[reason, detail]`, kept on commit by the map task (which knows the record's location). */
   readonly rejects: [reason: string, detail: string | null][] = [];
+  /** Pairs kept from calls that returned. */
+  pairsOut = 0;
+  private callPairs = 0;
   private readonly where: string;
 
-  constructor(env: TaskEnv<P>) {
+  constructor(
+    env: TaskEnv<P>,
+    private readonly sink?: PairSink,
+  ) {
     super(env);
     this.where = `step "${env.step}" map emit`;
   }
 
   emit(key: Key, value: unknown): void {
-    this.out.push({ key: checkKey(key, this.where), value: copyValue(value, this.where) });
+    if (this.sink) this.sink.emit(key, value, this.where);
+    else this.out.push({ key: checkKey(key, this.where), value: copyValue(value, this.where) });
+    this.callPairs++;
+  }
+
+  override commit(): void {
+    super.commit();
+    this.sink?.commit();
+    this.pairsOut += this.callPairs;
+    this.callPairs = 0;
   }
 
   reject(reason: string, detail?: string): void {
@@ -137,6 +165,8 @@ export class MapCollector<P = unknown> extends Collector<P, ShufflePair> impleme
 
   override rollback(): void {
     super.rollback();
+    this.sink?.rollback();
+    this.callPairs = 0;
     this.rejects.length = 0;
   }
 }

@@ -140,7 +140,7 @@ export class LocalRunner implements JobRunner {
       try {
         // Map: one task per input file, or per row range of a large Parquet file so every worker has work.
         const mapSpecs: MapTaskSpec[] = [];
-        const splitRows = concurrency > 1 ? Math.max(MIN_SPLIT_ROWS, Math.ceil(recordsInTotal / (2 * concurrency) / ROW_GROUP) * ROW_GROUP) : Infinity;
+        const splitRows = concurrency > 1 ? Math.max(MIN_SPLIT_ROWS, Math.ceil(recordsInTotal / (4 * concurrency) / ROW_GROUP) * ROW_GROUP) : Infinity;
         for (const input of inputs) {
           for (const source of splitSources(inputFileSources(input), splitRows)) {
             mapSpecs.push({

@@ -2,8 +2,8 @@
  * The tasks of the local runner, run on a worker thread or (for jobs without a `source`) in the runner's
  * own thread: the same code either way.
  *
- * - A map task reads one input file, maps with the shared MapTask, and buffers its pairs per reducer
- *   partition as bytes (sort key and value JSON, `shuffle-runs.ts`). When the buffers pass their memory
+ * - A map task reads one input file, maps with the shared MapTask, whose emits encode each pair into its
+ *   reducer partition's buffer (sort key and encoded value, `shuffle-runs.ts`). When the buffers pass their memory
  *   share, every partition is sorted by sort key, combined (if the step has a combiner: one call per run of
  *   equal keys) and spilled to disk as a sorted run; at the end what is left is written the same way as a
  *   last run per partition.
@@ -25,11 +25,13 @@ import {
 import { BadRecordLog, type BadRecordState } from './bad-records.ts';
 import { CounterSet, type Counters } from './counters.ts';
 import type { Job } from './job-definition.ts';
-import { compareSortKeys, partitionOf, readSortKey, type ResolvedShuffle } from './key-order.ts';
+import { compareSortKeys, readSortKey, type ResolvedShuffle } from './key-order.ts';
 import { CombineTask, MapTask, type MapTaskEnv } from './map-task.ts';
+import { readAhead } from './read-ahead.ts';
 import { ReduceTask } from './reduce-task.ts';
-import { mergePasses, mergeRuns, PairBuffer, RunReader, RunWriter } from './shuffle-runs.ts';
+import { mergePasses, mergeRuns, PairBuffer, RunReader, RunWriter, ShuffleSink } from './shuffle-runs.ts';
 import { readInputFile, type InputFileSource } from './step-input.ts';
+import { decodeValue } from './value-codec.ts';
 
 /** What every task needs to rebuild its step's environment. */
 interface TaskBase {
@@ -143,11 +145,12 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   const def = job.steps[spec.stepIndex]!;
   // The combiner runs over each sorted run (adjacent equal keys), not per input batch: a batch rarely holds
   // a key twice, and a sorted run groups without a hash map.
-  const task = new MapTask(env, def, spec.input, { combinePerBatch: false });
+  const sink = new ShuffleSink(spec.shuffle);
+  const task = new MapTask(env, def, spec.input, { combinePerBatch: false, sink });
   const combiner = def.combine ? new CombineTask(env, def) : undefined;
   const combining = new CombineStats();
   const reducers = spec.shuffle.reducers;
-  const buffers: PairBuffer[] = Array.from({ length: reducers }, () => new PairBuffer());
+  const buffers = sink.buffers;
   const runs: string[][] = Array.from({ length: reducers }, () => []);
   let spilledRuns = 0;
   let runNo = 0;
@@ -175,20 +178,11 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   let bytesRead = 0;
   const file = spec.source.file;
   for await (const batch of readInputFile(spec.source, spec.batchRows)) {
-    const pairs = task.mapRows(batch.rows, file.uri, batch.firstRow);
+    task.mapRows(batch.rows, file.uri, batch.firstRow);
     recordsIn += batch.rows.length;
-    let full = false;
-    for (let i = 0; i < pairs.length; i++) {
-      const pair = pairs[i]!;
-      const buffer = buffers[partitionOf(pair.key, spec.shuffle)]!;
-      buffer.add(pair.key, JSON.stringify(pair.value));
-      if (buffer.full) full = true;
-    }
     onProgress({ recordsIn: batch.rows.length, bytesIn: batch.bytesRead - bytesRead, recordsOut: 0 });
     bytesRead = batch.bytesRead;
-    let buffered = 0;
-    for (const b of buffers) buffered += b.bytes;
-    if (full || buffered > spec.memoryBytes) writeRuns(true);
+    if (sink.full || sink.bytes > spec.memoryBytes) writeRuns(true);
   }
   writeRuns(false);
   return {
@@ -235,7 +229,7 @@ function combineSorted(combiner: CombineTask, stats: CombineStats, buffer: PairB
     if (!groupData || values.length === 0) return;
     combiner.combineGroup(readSortKey(groupData, groupStart, groupEnd), values);
     const out = combiner.take();
-    for (const pair of out) writer.pair(groupData, groupStart, groupEnd, JSON.stringify(pair.value));
+    for (const pair of out) writer.pair(groupData, groupStart, groupEnd, pair.value);
     stats.valuesIn += values.length;
     stats.pairsOut += out.length;
     stats.judge();
@@ -248,7 +242,7 @@ function combineSorted(combiner: CombineTask, stats: CombineStats, buffer: PairB
       groupStart = keyStart;
       groupEnd = keyEnd;
     }
-    if (stats.worthIt) values.push(JSON.parse(data.toString('utf8', keyEnd, end)));
+    if (stats.worthIt) values.push(decodeValue(data, keyEnd, end));
     else writer.copy(data, start, end);
   });
   flush();
@@ -281,9 +275,12 @@ async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknow
       }
     }
     // Output rows wait in writeDataset's buffer until a file is written: keep that buffer within the memory share
-    // (about 256 bytes a row), writing smaller files when the share is small.
-    const maxBufferedRows = Math.max(8192, Math.min(2_000_000, Math.floor(spec.memoryBytes / 256)));
-    const marker = await writeDataset(spec.outputUri, schema, batches(), { partitionBy: spec.partitionBy, overwrite: true, maxBufferedRows, rowsPerFile: Math.min(1_000_000, maxBufferedRows) });
+    // (about 256 bytes a row), writing smaller files when the share is small. An eighth of those rows may be
+    // reduced ahead while DuckDB writes a file (this thread would otherwise idle through the write).
+    const shareRows = Math.max(8192, Math.min(2_000_000, Math.floor(spec.memoryBytes / 256)));
+    const aheadBatches = Math.max(1, Math.floor(shareRows / 8 / spec.outputBatchRows));
+    const maxBufferedRows = Math.max(8192, shareRows - aheadBatches * spec.outputBatchRows);
+    const marker = await writeDataset(spec.outputUri, schema, readAhead(batches(), aheadBatches), { partitionBy: spec.partitionBy, overwrite: true, maxBufferedRows, rowsPerFile: Math.min(1_000_000, maxBufferedRows) });
     return { ok: true, kind: 'reduce', recordsOut, groups: task.groups, marker, counters: env.counters.toJSON(), bad: env.bad.toState() };
   } finally {
     for (const r of readers) r.close();

@@ -5,7 +5,7 @@
  */
 import type { Row } from '../storage/index.ts';
 import type { AnyStep } from './job-definition.ts';
-import { CombineCollector, MapCollector, type ShufflePair, type TaskEnv } from './job-context.ts';
+import { CombineCollector, MapCollector, type PairSink, type ShufflePair, type TaskEnv } from './job-context.ts';
 import type { Key } from './key-order.ts';
 import type { BadRecordLog } from './bad-records.ts';
 import { onceIterable } from './once-iterable.ts';
@@ -20,20 +20,26 @@ export class MapTask<P = unknown> {
   private readonly mapper: (record: Row, ctx: MapCollector<P>) => unknown;
   private readonly ctx: MapCollector<P>;
   private readonly combiner: CombineTask<P> | undefined;
-  /** Pairs emitted by map calls, before combining. */
-  mapOutputRecords = 0;
 
-  /** `combinePerBatch: false` leaves combining to the caller (the local runner combines each sorted run instead). */
+  /**
+   * `combinePerBatch: false` leaves combining to the caller (the local runner combines each sorted run
+   * instead); a `sink` takes the pairs as they are emitted (`mapRows` then returns none).
+   */
   constructor(
     private readonly env: MapTaskEnv<P>,
     step: AnyStep<P>,
     readonly input: string,
-    options: { combinePerBatch?: boolean } = {},
+    options: { combinePerBatch?: boolean; sink?: PairSink } = {},
   ) {
     this.mapper = step.map[input] as (record: Row, ctx: MapCollector<P>) => unknown;
-    this.ctx = new MapCollector(env);
+    this.ctx = new MapCollector(env, options.sink);
     this.ctx.input = input;
     this.combiner = step.combine && options.combinePerBatch !== false ? new CombineTask(env, step) : undefined;
+  }
+
+  /** Pairs emitted by map calls that returned, before combining. */
+  get mapOutputRecords(): number {
+    return this.ctx.pairsOut;
   }
 
   /** Maps rows read from `file` (the first at row index `firstRow`), then combines them (unless told not to); returns the pairs. */
@@ -56,7 +62,6 @@ export class MapTask<P = unknown> {
       }
     }
     const pairs = ctx.take();
-    this.mapOutputRecords += pairs.length;
     return this.combiner ? this.combiner.combine(pairs) : pairs;
   }
 }

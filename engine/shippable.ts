@@ -25,6 +25,25 @@ export function checkKey(key: unknown, where: string): Key {
   return out;
 }
 
+/** True when `key` is a valid key: for runners that encode a key at once and need no copy (`checkKey` names what is wrong). */
+export function isKey(key: unknown): key is Key {
+  if (!Array.isArray(key)) return false;
+  for (let i = 0; i < key.length; i++) {
+    const p: unknown = key[i];
+    if (typeof p !== 'string' && !(typeof p === 'number' && Number.isFinite(p))) return false;
+  }
+  return true;
+}
+
+/**
+ * Throws the TypeError `copyValue` throws for `value`, naming the rule it breaks and where: for runners whose
+ * own walk (an encoder) found the value unshippable.
+ */
+export function throwUnshippable(value: unknown, where: string): never {
+  copy(value, where, 'value', 0);
+  throw new TypeError(`${where}: value is not shippable (${kindOf(value)}); ${ALLOWED}`);
+}
+
 /**
  * Checks a value is JSON-like (plain objects, arrays, strings, finite numbers, booleans, null) and returns
  * a deep copy; `undefined` object properties are dropped, as JSON would drop them.

@@ -1,16 +1,21 @@
 /**
- * The local runner's shuffle data in bytes: map output buffered per partition in one growing Buffer, sorted
- * runs written to disk, and their k-way merge. A pair is one record, `[keyLength u32][valueLength u32][sort
- * key][value JSON]`, the same in memory and in run files, so buffering makes no object per pair (the GC has
- * nothing to trace), sorting is a native sort of 64-bit numbers, and merging and spilling copy bytes.
+ * The local runner's shuffle data in bytes: map output encoded at emit into one growing Buffer per
+ * partition, sorted runs written to disk, and their k-way merge. A pair is one record, `[keyLength
+ * u32][valueLength u32][sort key][value]` (the value in `value-codec.ts`'s encoding), the same in memory and
+ * in run files, so buffering makes no object per pair (the GC has nothing to trace), sorting is a native sort
+ * of 64-bit numbers, and merging and spilling copy bytes.
  */
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { ShufflePair } from './job-context.ts';
-import { compareSortKeys, readSortKey, sortKeyBound, writeSortKey, type Key } from './key-order.ts';
+import type { PairSink, ShufflePair } from './job-context.ts';
+import { compareSortKeys, partitionOf, readSortKey, sortKeyBound, writeSortKey, type Key, type ResolvedShuffle } from './key-order.ts';
+import { checkKey, isKey, kindOf, throwUnshippable } from './shippable.ts';
+import { ByteOut, decodeValue, encodeValue } from './value-codec.ts';
 
 const HEADER = 8;
+/** A run writer writes its buffer out once it holds this much. */
+const FLUSH_BYTES = 1 << 20;
 /** Pairs in one buffer at most: sorting packs the pair's index into 24 bits. */
 export const MAX_BUFFERED_PAIRS = 1 << 24;
 /** Runs are sorted in memory, so a buffer never holds more than this (Int32 offsets). */
@@ -19,26 +24,23 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** The map output of one partition waiting to be sorted and written as a run. */
 export class PairBuffer {
-  private data = Buffer.allocUnsafe(1 << 16);
-  private end = 0;
+  private readonly out = new ByteOut();
   private starts = new Int32Array(1024);
   private keyLengths = new Int32Array(1024);
   count = 0;
 
   /** Bytes held (allocated, not only used): what counts against the memory share. */
   get bytes(): number {
-    return this.data.length + this.starts.byteLength + this.keyLengths.byteLength;
+    return this.out.buf.length + this.starts.byteLength + this.keyLengths.byteLength;
   }
 
   /** True when the buffer can take no more pairs and must be written. */
   get full(): boolean {
-    return this.count >= MAX_BUFFERED_PAIRS || this.end >= MAX_BUFFER_BYTES;
+    return this.count >= MAX_BUFFERED_PAIRS || this.out.pos >= MAX_BUFFER_BYTES;
   }
 
-  /** Appends a pair: its key as a sort key, its value as JSON text. */
-  add(key: Key, valueJson: string): void {
-    const room = HEADER + sortKeyBound(key) + 3 * valueJson.length;
-    if (this.end + room > this.data.length) this.grow(this.end + room);
+  /** Appends a pair: its key as a sort key, its value encoded (`value-codec.ts`); false, with nothing appended, when the value is not shippable. */
+  add(key: Key, value: unknown): boolean {
     if (this.count === this.starts.length) {
       const s = new Int32Array(this.starts.length * 2);
       s.set(this.starts);
@@ -47,23 +49,26 @@ export class PairBuffer {
       k.set(this.keyLengths);
       this.keyLengths = k;
     }
-    const data = this.data;
-    const start = this.end;
-    const keyEnd = writeSortKey(key, data, start + HEADER);
-    const valueLength = data.write(valueJson, keyEnd);
+    const out = this.out;
+    const start = out.pos;
+    out.room(HEADER + sortKeyBound(key));
+    const keyEnd = writeSortKey(key, out.buf, start + HEADER);
+    out.pos = keyEnd;
+    if (!encodeValue(out, value)) {
+      out.pos = start;
+      return false;
+    }
+    const data = out.buf;
     data.writeUInt32LE(keyEnd - start - HEADER, start);
-    data.writeUInt32LE(valueLength, start + 4);
+    data.writeUInt32LE(out.pos - keyEnd, start + 4);
     this.keyLengths[this.count] = keyEnd - start - HEADER;
     this.starts[this.count++] = start;
-    this.end = keyEnd + valueLength;
+    return true;
   }
 
-  private grow(need: number): void {
-    let size = this.data.length;
-    while (size < need) size *= 2;
-    const d = Buffer.allocUnsafe(size);
-    this.data.copy(d, 0, 0, this.end);
-    this.data = d;
+  /** Removes the pair added last (its map call threw). */
+  pop(): void {
+    this.out.pos = this.starts[--this.count]!;
   }
 
   /**
@@ -72,7 +77,7 @@ export class PairBuffer {
    */
   drainSorted(write: (data: Buffer, start: number, keyStart: number, keyEnd: number, end: number) => void): void {
     const n = this.count;
-    const data = this.data;
+    const data = this.out.buf;
     const starts = this.starts;
     const keyLengths = this.keyLengths;
     // Sort 64-bit numbers natively: the key's first 5 bytes above the pair's index (24 bits), so equal
@@ -111,12 +116,12 @@ export class PairBuffer {
       write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
     }
     this.count = 0;
-    this.end = 0;
+    this.out.pos = 0;
   }
 
   /** Compares pairs `a` and `b` on whole keys, then insertion order. */
   private compare(a: number, b: number): number {
-    const data = this.data;
+    const data = this.out.buf;
     const sa = this.starts[a]! + HEADER;
     const sb = this.starts[b]! + HEADER;
     return compareSortKeys(data, sa, sa + this.keyLengths[a]!, data, sb, sb + this.keyLengths[b]!) || a - b;
@@ -141,11 +146,53 @@ export class PairBuffer {
   }
 }
 
-/** Writes a run file: records appended in order through a 1 MiB buffer. */
+/**
+ * A map task's pairs, encoded at emit into one PairBuffer per reducer partition. The pairs of the current map
+ * call are journaled so a call that throws leaves nothing behind.
+ */
+export class ShuffleSink implements PairSink {
+  readonly buffers: PairBuffer[];
+  /** Partitions of the current call's pairs, in emit order. */
+  private readonly journal: number[] = [];
+
+  constructor(private readonly shuffle: ResolvedShuffle) {
+    this.buffers = Array.from({ length: shuffle.reducers }, () => new PairBuffer());
+  }
+
+  emit(key: Key, value: unknown, where: string): void {
+    if (!isKey(key)) checkKey(key, where);
+    const p = partitionOf(key, this.shuffle);
+    if (!this.buffers[p]!.add(key, value)) throwUnshippable(value, where);
+    this.journal.push(p);
+  }
+
+  commit(): void {
+    this.journal.length = 0;
+  }
+
+  rollback(): void {
+    for (let i = this.journal.length - 1; i >= 0; i--) this.buffers[this.journal[i]!]!.pop();
+    this.journal.length = 0;
+  }
+
+  /** True when a buffer can take no more pairs. */
+  get full(): boolean {
+    for (const b of this.buffers) if (b.full) return true;
+    return false;
+  }
+
+  /** Bytes the buffers hold. */
+  get bytes(): number {
+    let n = 0;
+    for (const b of this.buffers) n += b.bytes;
+    return n;
+  }
+}
+
+/** Writes a run file: records appended in order, flushed in about 1 MiB writes. */
 export class RunWriter {
   private readonly fd: number;
-  private buf = Buffer.allocUnsafe(1 << 20);
-  private pos = 0;
+  private readonly out = new ByteOut(FLUSH_BYTES + (1 << 16));
   records = 0;
 
   constructor(readonly file: string) {
@@ -154,42 +201,51 @@ export class RunWriter {
 
   /** Copies a whole record (`data[start, end)`). */
   copy(data: Buffer, start: number, end: number): void {
-    this.room(end - start);
-    data.copy(this.buf, this.pos, start, end);
-    this.pos += end - start;
-    this.records++;
+    const out = this.out;
+    out.room(end - start);
+    data.copy(out.buf, out.pos, start, end);
+    out.pos += end - start;
+    this.ended();
   }
 
-  /** Writes a record of a sort key (`data[keyStart, keyEnd)`) and a value's JSON text. */
-  pair(data: Buffer, keyStart: number, keyEnd: number, valueJson: string): void {
+  /** Writes a record of a sort key (`data[keyStart, keyEnd)`) and a value (one that passed the shipping check). */
+  pair(data: Buffer, keyStart: number, keyEnd: number, value: unknown): void {
+    const out = this.out;
     const kl = keyEnd - keyStart;
-    this.room(HEADER + kl + 3 * valueJson.length);
-    const buf = this.buf;
-    const at = this.pos;
-    data.copy(buf, at + HEADER, keyStart, keyEnd);
-    const vl = buf.write(valueJson, at + HEADER + kl);
-    buf.writeUInt32LE(kl, at);
-    buf.writeUInt32LE(vl, at + 4);
-    this.pos = at + HEADER + kl + vl;
-    this.records++;
+    const at = out.pos;
+    out.room(HEADER + kl);
+    data.copy(out.buf, at + HEADER, keyStart, keyEnd);
+    out.pos = at + HEADER + kl;
+    this.finish(at, kl, value);
   }
 
   /** Writes a key and value (encoding them as `PairBuffer` does). */
   add(key: Key, value: unknown): void {
-    const k = Buffer.allocUnsafe(sortKeyBound(key));
-    this.pair(k, 0, writeSortKey(key, k, 0), JSON.stringify(value));
+    const out = this.out;
+    const at = out.pos;
+    out.room(HEADER + sortKeyBound(key));
+    out.pos = writeSortKey(key, out.buf, at + HEADER);
+    this.finish(at, out.pos - at - HEADER, value);
   }
 
-  private room(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    this.flush();
-    if (n > this.buf.length) this.buf = Buffer.allocUnsafe(n);
+  private finish(at: number, keyLength: number, value: unknown): void {
+    const out = this.out;
+    if (!encodeValue(out, value)) throw new TypeError(`run file ${this.file}: a value that is not shippable reached the shuffle (${kindOf(value)})`);
+    out.buf.writeUInt32LE(keyLength, at);
+    out.buf.writeUInt32LE(out.pos - at - HEADER - keyLength, at + 4);
+    this.ended();
+  }
+
+  private ended(): void {
+    this.records++;
+    if (this.out.pos >= FLUSH_BYTES) this.flush();
   }
 
   private flush(): void {
+    const out = this.out;
     let at = 0;
-    while (at < this.pos) at += fs.writeSync(this.fd, this.buf, at, this.pos - at);
-    this.pos = 0;
+    while (at < out.pos) at += fs.writeSync(this.fd, out.buf, at, out.pos - at);
+    out.pos = 0;
   }
 
   close(): void {
@@ -235,7 +291,7 @@ export class RunReader {
 
   /** The current record as a pair. */
   pair(): ShufflePair {
-    return { key: readSortKey(this.buf, this.keyStart, this.keyEnd), value: JSON.parse(this.buf.toString('utf8', this.keyEnd, this.end)) };
+    return { key: readSortKey(this.buf, this.keyStart, this.keyEnd), value: decodeValue(this.buf, this.keyEnd, this.end) };
   }
 
   /** Makes `n` bytes from `at` readable (setting `end` to where they now start); false at a clean end of file. */
@@ -349,7 +405,7 @@ export function* mergeRuns(readers: readonly RunReader[]): Generator<ShufflePair
       last = Buffer.from(r.buf.subarray(r.keyStart, r.keyEnd));
       lastKey = readSortKey(r.buf, r.keyStart, r.keyEnd);
     }
-    yield { key: lastKey, value: JSON.parse(r.buf.toString('utf8', r.keyEnd, r.end)) };
+    yield { key: lastKey, value: decodeValue(r.buf, r.keyEnd, r.end) };
   }
 }
 
