@@ -1,10 +1,12 @@
 /**
- * Writes a Parquet dataset: rows are split by partition columns (Hive-style directories), buffered per
- * partition and written as `part-NNNNN.parquet` files of up to `rowsPerFile` rows, then committed with a
- * `_SUCCESS` marker. Partition columns live in the path only, as Hive, Spark and DuckDB expect.
+ * Writes a Parquet dataset: rows are split by partition columns (Hive-style directories), appended per
+ * partition into DuckDB as they arrive and written as `part-NNNNN.parquet` files of up to `rowsPerFile` rows,
+ * then committed with a `_SUCCESS` marker. Partition columns live in the path only, as Hive, Spark and DuckDB
+ * expect. A finished file is encoded on DuckDB's threads while the caller's next batches are appended
+ * (one file encoding at a time).
  */
-import { writeParquetFile, type ParquetCompression } from './parquet-writer.ts';
-import { concatBatches, takeRows, sliceRows, checkBatch, type ColumnBatch, type RecordSchema } from './record-schema.ts';
+import { ParquetFileWriter, type ParquetCompression } from './parquet-writer.ts';
+import { takeRows, sliceRows, checkBatch, type ColumnBatch, type RecordSchema } from './record-schema.ts';
 import { partitionDir, partitionKeys, type PartitionSpec } from './dataset-partitions.ts';
 import { fileSystemFor } from './file-system.ts';
 import { DatasetStaging } from './dataset-staging.ts';
@@ -16,7 +18,7 @@ export interface DatasetWriteOptions {
   compression?: ParquetCompression;
   /** Rows per file before a partition starts a new file; default 1,000,000. */
   rowsPerFile?: number;
-  /** Rows held in memory over all partitions before the largest is written out; default 2,000,000. */
+  /** Rows held (in DuckDB) over all partitions' open files before the largest is written out; default 2,000,000. */
   maxBufferedRows?: number;
   overwrite?: boolean;
   /** Facts of the producing run stored in the marker. */
@@ -25,7 +27,8 @@ export interface DatasetWriteOptions {
 
 interface PartitionBuffer {
   dir: string;
-  batches: ColumnBatch[];
+  /** The partition's open file and its path relative to the dataset, once it has rows. */
+  file?: { writer: ParquetFileWriter; rel: string };
   rows: number;
   fileNo: number;
 }
@@ -53,17 +56,34 @@ export async function writeDataset(
   const buffers = new Map<string, PartitionBuffer>();
   let buffered = 0;
 
+  // The file whose COPY is running while the next batches are appended; awaited before another starts.
+  let encoding: Promise<void> | undefined;
+
   const flush = async (buf: PartitionBuffer): Promise<void> => {
-    if (buf.rows === 0) return;
-    const rel = `${buf.dir ? buf.dir + '/' : ''}part-${String(buf.fileNo++).padStart(5, '0')}.parquet`;
-    const target = staging.stagedUri(rel);
-    await fs.mkdirs(target.slice(0, target.lastIndexOf('/')));
-    const local = await fs.localPathFor(target);
-    const written = await writeParquetFile(local, fileSchema, [concatBatches(fileSchema, buf.batches)], { compression: options.compression }, `${uri}/${rel}`);
-    await staging.recordFile(rel, written.rows);
+    const file = buf.file;
+    if (!file) return;
     buffered -= buf.rows;
-    buf.batches = [];
+    buf.file = undefined;
     buf.rows = 0;
+    await encoding;
+    encoding = file.writer.finish().then(async (written) => {
+      await staging.recordFile(file.rel, written.rows);
+    });
+    // Handled here so a failure waits, unreported, for the next await of `encoding`.
+    encoding.catch(() => undefined);
+  };
+
+  const append = async (buf: PartitionBuffer, part: ColumnBatch): Promise<void> => {
+    if (!buf.file) {
+      const rel = `${buf.dir ? buf.dir + '/' : ''}part-${String(buf.fileNo++).padStart(5, '0')}.parquet`;
+      const target = staging.stagedUri(rel);
+      await fs.mkdirs(target.slice(0, target.lastIndexOf('/')));
+      const local = await fs.localPathFor(target);
+      buf.file = { writer: await ParquetFileWriter.open(local, fileSchema, { compression: options.compression }, `${uri}/${rel}`), rel };
+    }
+    buf.file.writer.append(part);
+    buf.rows += part.numRows;
+    buffered += part.numRows;
   };
 
   try {
@@ -73,13 +93,11 @@ export async function writeDataset(
       if (batch.numRows === 0) continue;
       for (const [dir, part] of splitByPartition(schema, keys, batch)) {
         let buf = buffers.get(dir);
-        if (!buf) buffers.set(dir, (buf = { dir, batches: [], rows: 0, fileNo: 0 }));
+        if (!buf) buffers.set(dir, (buf = { dir, rows: 0, fileNo: 0 }));
         // Cut the part at file boundaries so no file exceeds rowsPerFile.
         for (let at = 0; at < part.numRows; ) {
           const take = Math.min(rowsPerFile - buf.rows, part.numRows - at);
-          buf.batches.push(sliceRows(fileSchema, part, at, at + take));
-          buf.rows += take;
-          buffered += take;
+          await append(buf, sliceRows(fileSchema, part, at, at + take));
           at += take;
           if (buf.rows >= rowsPerFile) await flush(buf);
         }
@@ -90,6 +108,7 @@ export async function writeDataset(
       }
     }
     for (const buf of buffers.values()) await flush(buf);
+    await encoding;
     return await staging.commit({
       kind: 'parquet',
       schema: [...schema.fields],
@@ -97,6 +116,8 @@ export async function writeDataset(
       ...(options.extra ? { extra: options.extra } : {}),
     });
   } catch (e) {
+    await encoding?.catch(() => undefined);
+    for (const buf of buffers.values()) await buf.file?.writer.abort().catch(() => undefined);
     await staging.abort();
     throw e;
   }

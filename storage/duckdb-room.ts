@@ -35,6 +35,11 @@ export async function withConnection<T>(fn: (conn: duckdb.Connection) => Promise
   }
 }
 
+/** Opens a connection held across awaits (a file being written); the caller must `disconnect_sync` it. */
+export async function openConnection(): Promise<duckdb.Connection> {
+  return duckdb.connect(await database());
+}
+
 /** Runs a statement to completion. */
 export async function runSql(conn: duckdb.Connection, sql: string): Promise<void> {
   await duckdb.query(conn, sql);

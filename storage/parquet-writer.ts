@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { duckdb, withConnection, runSql, sqlIdent, sqlLiteral } from './duckdb-room.ts';
+import { duckdb, openConnection, runSql, sqlIdent, sqlLiteral } from './duckdb-room.ts';
 import { checkBatch, type ColumnBatch, type FieldSpec, type FieldType, type RecordSchema } from './record-schema.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -220,31 +220,107 @@ function fillVector(vec: duckdb.Vector, field: FieldSpec, batch: ColumnBatch, of
   markInvalid(vec, nulls, n);
 }
 
-/** Appends batches to an open appender as DuckDB data chunks. */
-async function appendBatches(
-  appender: duckdb.Appender,
-  schema: RecordSchema,
-  types: duckdb.LogicalType[],
-  batches: AsyncIterable<ColumnBatch> | Iterable<ColumnBatch>,
-  where: string,
-): Promise<number> {
-  const chunkRows = duckdb.vector_size();
-  let rows = 0;
-  let batchNo = 0;
-  for await (const batch of batches) {
-    checkBatch(schema, batch, `batch ${batchNo++}`);
-    for (let off = 0; off < batch.numRows; off += chunkRows) {
-      const n = Math.min(chunkRows, batch.numRows - off);
-      const chunk = duckdb.create_data_chunk(types);
-      schema.fields.forEach((f, c) => {
-        fillVector(duckdb.data_chunk_get_vector(chunk, c), f, batch, off, n, rows);
-      });
-      duckdb.data_chunk_set_size(chunk, n);
-      duckdb.append_data_chunk(appender, chunk);
+/**
+ * One Parquet file being written: each batch goes into a DuckDB temp table as it is appended, so the JS
+ * arrays die young instead of waiting in a buffer, and `finish` encodes the file with `COPY ... TO` on
+ * DuckDB's threads, which a caller may leave running while it builds the next file's batches.
+ */
+export class ParquetFileWriter {
+  private rowCount = 0;
+  private batchNo = 0;
+  private done = false;
+
+  private constructor(
+    private readonly conn: duckdb.Connection,
+    private readonly appender: duckdb.Appender,
+    private readonly table: string,
+    private readonly types: duckdb.LogicalType[],
+    readonly path: string,
+    private readonly schema: RecordSchema,
+    private readonly options: ParquetWriteOptions,
+    private readonly where: string,
+  ) {}
+
+  /** Opens a file for writing at `path` (created only by `finish`); `where` names it in errors. */
+  static async open(path: string, schema: RecordSchema, options: ParquetWriteOptions = {}, where = path): Promise<ParquetFileWriter> {
+    const conn = await openConnection();
+    const table = `stage_${randomBytes(6).toString('hex')}`;
+    try {
+      const columns = schema.fields.map((f) => `${sqlIdent(f.name)} ${sqlTypeOf(f.type)}`).join(', ');
+      await runSql(conn, `CREATE TEMP TABLE ${table} (${columns})`);
+      const appender = duckdb.appender_create(conn, null, table);
+      return new ParquetFileWriter(conn, appender, table, schema.fields.map((f) => logicalType(f.type)), path, schema, options, where);
+    } catch (e) {
+      duckdb.disconnect_sync(conn);
+      throw new StorageError(where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
     }
-    rows += batch.numRows;
   }
-  return rows;
+
+  /** Rows appended so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  /** Appends a batch (checked against the schema); a bad batch is a StorageError naming the batch, column and row. */
+  append(batch: ColumnBatch): void {
+    try {
+      checkBatch(this.schema, batch, `batch ${this.batchNo++}`);
+      const chunkRows = duckdb.vector_size();
+      for (let off = 0; off < batch.numRows; off += chunkRows) {
+        const n = Math.min(chunkRows, batch.numRows - off);
+        const chunk = duckdb.create_data_chunk(this.types);
+        const fields = this.schema.fields;
+        for (let c = 0; c < fields.length; c++) fillVector(duckdb.data_chunk_get_vector(chunk, c), fields[c]!, batch, off, n, this.rowCount);
+        duckdb.data_chunk_set_size(chunk, n);
+        duckdb.append_data_chunk(this.appender, chunk);
+      }
+      this.rowCount += batch.numRows;
+    } catch (e) {
+      throw new StorageError(this.where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
+    }
+  }
+
+  /** Encodes the appended rows into the file, atomically (temp name, then rename), and releases the table. */
+  async finish(): Promise<ParquetWriteResult> {
+    this.done = true;
+    const tmpPath = `${this.path}.tmp-${randomBytes(4).toString('hex')}`;
+    const codec = (this.options.compression ?? 'zstd') === 'none' ? 'uncompressed' : (this.options.compression ?? 'zstd');
+    try {
+      duckdb.appender_close_sync(this.appender);
+      await runSql(
+        this.conn,
+        `COPY ${this.table} TO ${sqlLiteral(tmpPath)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE ${this.options.rowGroupSize ?? 122_880})`,
+      );
+      await fs.rename(tmpPath, this.path);
+      const { size } = await fs.stat(this.path);
+      return { rows: this.rowCount, bytes: size };
+    } catch (e) {
+      await fs.rm(tmpPath, { force: true }).catch(() => undefined);
+      throw new StorageError(this.where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
+    } finally {
+      await this.release();
+    }
+  }
+
+  /** Drops what was appended; the file is never created. */
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    try {
+      duckdb.appender_close_sync(this.appender);
+    } catch {
+      // A failed append can leave the appender unflushable; the table is dropped either way.
+    }
+    await this.release();
+  }
+
+  private async release(): Promise<void> {
+    try {
+      await runSql(this.conn, `DROP TABLE IF EXISTS ${this.table}`);
+    } finally {
+      duckdb.disconnect_sync(this.conn);
+    }
+  }
 }
 
 /**
@@ -258,35 +334,13 @@ export async function writeParquetFile(
   options: ParquetWriteOptions = {},
   where = path,
 ): Promise<ParquetWriteResult> {
-  const table = `stage_${randomBytes(6).toString('hex')}`;
-  const tmpPath = `${path}.tmp-${randomBytes(4).toString('hex')}`;
-  const compression = options.compression ?? 'zstd';
-  const rowGroupSize = options.rowGroupSize ?? 122_880;
-  return withConnection(async (conn) => {
-    const columns = schema.fields.map((f) => `${sqlIdent(f.name)} ${sqlTypeOf(f.type)}`).join(', ');
-    await runSql(conn, `CREATE TEMP TABLE ${table} (${columns})`);
-    try {
-      const appender = duckdb.appender_create(conn, null, table);
-      let rows: number;
-      try {
-        rows = await appendBatches(appender, schema, schema.fields.map((f) => logicalType(f.type)), batches, where);
-      } finally {
-        duckdb.appender_close_sync(appender);
-      }
-      const codec = compression === 'none' ? 'uncompressed' : compression;
-      await runSql(
-        conn,
-        `COPY ${table} TO ${sqlLiteral(tmpPath)} (FORMAT parquet, COMPRESSION ${codec}, ROW_GROUP_SIZE ${rowGroupSize})`,
-      );
-      await fs.rename(tmpPath, path);
-      const { size } = await fs.stat(path);
-      return { rows, bytes: size };
-    } catch (e) {
-      await fs.rm(tmpPath, { force: true }).catch(() => undefined);
-      if (e instanceof StorageError) throw e;
-      throw new StorageError(where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
-    } finally {
-      await runSql(conn, `DROP TABLE IF EXISTS ${table}`);
-    }
-  });
+  const writer = await ParquetFileWriter.open(path, schema, options, where);
+  try {
+    for await (const batch of batches) writer.append(batch);
+  } catch (e) {
+    await writer.abort();
+    if (e instanceof StorageError) throw e;
+    throw new StorageError(where, `Parquet write failed: ${(e as Error).message}`, undefined, { cause: e });
+  }
+  return writer.finish();
 }
