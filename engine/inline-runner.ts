@@ -16,7 +16,7 @@ import type { ShufflePair } from './job-context.ts';
 import type { Job } from './job-definition.ts';
 import { compareKeys, partitionOf, resolveShuffle } from './key-order.ts';
 import { MapTask, type MapTaskEnv } from './map-task.ts';
-import { ReduceTask } from './reduce-task.ts';
+import { ArrayPairs, ReduceTask } from './reduce-task.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
 import { finishStep, inputFileSources, stepProgressReporter, type StepCounts, readInputFile, startStep, writeQuarantine } from './step-input.ts';
@@ -94,7 +94,7 @@ export class InlineRunner implements JobRunner {
           const pairs = partitions[p]!;
           partitions[p] = [];
           pairs.sort((a, b) => compareKeys(a.key, b.key));
-          for (const written of reduceTask.reduceSorted(pairs)) {
+          for (const written of reduceTask.reduceSorted(new ArrayPairs(pairs))) {
             for (const r of written) rows.push(r);
             if (rows.length >= batchRows) {
               counts.recordsOut += rows.length;

@@ -29,7 +29,7 @@ import { compareSortKeys, readSortKey, type ResolvedShuffle } from './key-order.
 import { CombineTask, MapTask, type MapTaskEnv } from './map-task.ts';
 import { readAhead } from './read-ahead.ts';
 import { ReduceTask } from './reduce-task.ts';
-import { mergePasses, mergeRuns, PairBuffer, RunReader, RunWriter, ShuffleSink } from './shuffle-runs.ts';
+import { MergedPairs, mergePasses, PairBuffer, RunReader, RunWriter, ShuffleSink } from './shuffle-runs.ts';
 import { readInputFile, type InputFileSource } from './step-input.ts';
 import { decodeValue } from './value-codec.ts';
 
@@ -259,7 +259,7 @@ async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknow
     const schema = spec.schema;
     async function* batches(): AsyncGenerator<ColumnBatch> {
       let rows: Row[] = [];
-      for (const written of task.reduceSorted(mergeRuns(readers))) {
+      for (const written of task.reduceSorted(new MergedPairs(readers))) {
         for (const r of written) rows.push(r);
         if (rows.length >= spec.outputBatchRows) {
           recordsOut += rows.length;

@@ -29,12 +29,12 @@ export class ReduceTask<P = unknown> {
   }
 
   /** Yields, group by group, the records the reducer writes for `sorted` (pairs in key order). */
-  *reduceSorted(sorted: Iterable<ShufflePair>): Generator<Row[]> {
-    const cursor = new PairCursor(sorted[Symbol.iterator]());
+  *reduceSorted(sorted: SortedPairs): Generator<Row[]> {
+    const cursor = new PairCursor(sorted);
     const gf = this.groupFields;
     const where = `step "${this.env.step}" reduce`;
     while (!cursor.done) {
-      const groupKey = cursor.pair.key;
+      const groupKey = cursor.key;
       const values = new GroupValues(cursor, groupKey, gf, where);
       this.groups++;
       const ctx = this.ctx;
@@ -63,19 +63,53 @@ export class ReduceTask<P = unknown> {
   }
 }
 
+/**
+ * Key-sorted pairs as a cursor: the merge of spilled runs decodes one pair at a time into it, so no object
+ * is made per pair.
+ */
+export interface SortedPairs {
+  /** Moves to the next pair; false past the last. */
+  next(): boolean;
+  /** The current pair's key. */
+  readonly key: Key;
+  /** The current pair's value. */
+  readonly value: unknown;
+}
+
+/** Pairs already sorted in memory (the inline runner's) as a cursor. */
+export class ArrayPairs implements SortedPairs {
+  private i = -1;
+  key: Key = [];
+  value: unknown;
+
+  constructor(private readonly pairs: readonly ShufflePair[]) {}
+
+  next(): boolean {
+    const p = this.pairs[++this.i];
+    if (!p) return false;
+    this.key = p.key;
+    this.value = p.value;
+    return true;
+  }
+}
+
 /** The next unconsumed pair of a sorted stream. */
 class PairCursor {
-  pair!: ShufflePair;
+  key: Key = [];
+  value: unknown;
   done = false;
 
-  constructor(private readonly it: Iterator<ShufflePair>) {
+  constructor(private readonly pairs: SortedPairs) {
     this.advance();
   }
 
   advance(): void {
-    const r = this.it.next();
-    if (r.done) this.done = true;
-    else this.pair = r.value;
+    if (this.pairs.next()) {
+      this.key = this.pairs.key;
+      this.value = this.pairs.value;
+    } else {
+      this.done = true;
+    }
   }
 }
 
@@ -106,11 +140,11 @@ class GroupValues implements Iterable<unknown>, Iterator<unknown> {
 
   next(): IteratorResult<unknown> {
     const c = this.cursor;
-    if (this.ended || c.done || compareKeys(c.pair.key, this.groupKey, this.groupFields) !== 0) {
+    if (this.ended || c.done || (c.key !== this.groupKey && compareKeys(c.key, this.groupKey, this.groupFields) !== 0)) {
       this.ended = true;
       return DONE;
     }
-    const v = c.pair.value;
+    const v = c.value;
     if (this.sample.length < SAMPLE_VALUES) this.sample.push(v);
     this.count++;
     c.advance();

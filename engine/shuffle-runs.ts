@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import type { PairSink, ShufflePair } from './job-context.ts';
+import type { PairSink } from './job-context.ts';
+import type { SortedPairs } from './reduce-task.ts';
 import { compareSortKeys, partitionOf, readSortKey, sortKeyBound, writeSortKey, type Key, type ResolvedShuffle } from './key-order.ts';
 import { checkKey, isKey, kindOf, throwUnshippable } from './shippable.ts';
 import { ByteOut, decodeValue, encodeValue } from './value-codec.ts';
@@ -107,7 +108,7 @@ export class PairBuffer {
       const lo = words[2 * i + 1 - hiWord]! >>> 24;
       let j = i + 1;
       while (j < n && words[2 * j + hiWord] === hi && words[2 * j + 1 - hiWord]! >>> 24 === lo) j++;
-      if (j - i > 1) this.sortTies(order, i, j);
+      if (j - i > 1) this.sortTies(order, i, j, 5);
       i = j;
     }
     for (let r = 0; r < n; r++) {
@@ -127,21 +128,60 @@ export class PairBuffer {
     return compareSortKeys(data, sa, sa + this.keyLengths[a]!, data, sb, sb + this.keyLengths[b]!) || a - b;
   }
 
-  /** Insertion sort of `order[from, to)` on whole keys, then index: adaptive, as ties are mostly equal keys in order. */
-  private sortTies(order: Int32Array, from: number, to: number): void {
-    if (to - from > 64) {
-      const sorted = Array.from(order.subarray(from, to)).sort((a, b) => this.compare(a, b));
-      order.set(sorted, from);
+  /**
+   * Orders `order[from, to)`, pairs whose sort keys agree on their first `depth` bytes, on whole keys, then
+   * insertion order. A few pairs (mostly equal keys, already in order) take an insertion sort; more take a
+   * native sort of the next 4 key bytes (each byte + 1, 0 past the key's end, so a shorter key sorts first)
+   * above the pair's index, then the same for each run of pairs still tied: keys sharing long prefixes
+   * (ids with a common start) never reach a JS comparator sort.
+   */
+  private sortTies(order: Int32Array, from: number, to: number, depth: number): void {
+    const n = to - from;
+    if (n <= 16) {
+      for (let i = from + 1; i < to; i++) {
+        const x = order[i]!;
+        let j = i - 1;
+        while (j >= from && this.compare(order[j]!, x) > 0) {
+          order[j + 1] = order[j]!;
+          j--;
+        }
+        order[j + 1] = x;
+      }
       return;
     }
-    for (let i = from + 1; i < to; i++) {
-      const x = order[i]!;
-      let j = i - 1;
-      while (j >= from && this.compare(order[j]!, x) > 0) {
-        order[j + 1] = order[j]!;
-        j--;
-      }
-      order[j + 1] = x;
+    const data = this.out.buf;
+    const starts = this.starts;
+    const keyLengths = this.keyLengths;
+    const packed = new BigUint64Array(n);
+    const words = new Uint32Array(packed.buffer);
+    const hiWord = LITTLE_ENDIAN ? 1 : 0;
+    let continues = false;
+    for (let r = 0; r < n; r++) {
+      const i = order[from + r]!;
+      const k = starts[i]! + HEADER + depth;
+      const rest = keyLengths[i]! - depth;
+      const v0 = rest > 0 ? data[k]! + 1 : 0;
+      const v1 = rest > 1 ? data[k + 1]! + 1 : 0;
+      const v2 = rest > 2 ? data[k + 2]! + 1 : 0;
+      const v3 = rest > 3 ? data[k + 3]! + 1 : 0;
+      if (rest > 4) continues = true;
+      // 4 × 9 bits of key above 24 bits of index.
+      words[2 * r + hiWord] = ((v0 << 23) | (v1 << 14) | (v2 << 5) | (v3 >>> 4)) >>> 0;
+      words[2 * r + 1 - hiWord] = (((v3 & 15) << 24) | i) >>> 0;
+    }
+    packed.sort();
+    for (let r = 0; r < n; r++) order[from + r] = words[2 * r + 1 - hiWord]! & 0xffffff;
+    // Pairs tied here on a key that ended are equal keys, now in index order.
+    if (!continues) return;
+    let r = 0;
+    while (r < n) {
+      const hi = words[2 * r + hiWord]!;
+      const lo = words[2 * r + 1 - hiWord]! >>> 24;
+      let q = r + 1;
+      while (q < n && words[2 * q + hiWord] === hi && words[2 * q + 1 - hiWord]! >>> 24 === lo) q++;
+      // A tie whose last byte is 0 ended within these 4 bytes: equal keys, in order.
+      if (q - r > 1 && ((hi & 31) !== 0 || lo !== 0)) this.sortTies(order, from + r, from + q, depth + 4);
+      r = q;
     }
   }
 }
@@ -289,11 +329,6 @@ export class RunReader {
     return true;
   }
 
-  /** The current record as a pair. */
-  pair(): ShufflePair {
-    return { key: readSortKey(this.buf, this.keyStart, this.keyEnd), value: decodeValue(this.buf, this.keyEnd, this.end) };
-  }
-
   /** Makes `n` bytes from `at` readable (setting `end` to where they now start); false at a clean end of file. */
   private ensure(at: number, n: number): boolean {
     if (at + n <= this.filled) return true;
@@ -334,15 +369,14 @@ export class RunReader {
  * first. `next()` returns the reader holding the smallest record, valid until the following call.
  */
 export class RunMerge {
-  private readonly heap: RunReader[] = [];
-  private readonly runOf = new Map<RunReader, number>();
-  private pending: RunReader | undefined;
+  /** Indices of the readers with a record, as a binary heap. */
+  private readonly heap: number[] = [];
+  private pending = -1;
 
-  constructor(readers: readonly RunReader[]) {
+  constructor(private readonly readers: readonly RunReader[]) {
     readers.forEach((r, i) => {
-      this.runOf.set(r, i);
       if (r.next()) {
-        this.heap.push(r);
+        this.heap.push(i);
         this.up(this.heap.length - 1);
       }
     });
@@ -350,8 +384,8 @@ export class RunMerge {
 
   next(): RunReader | undefined {
     const heap = this.heap;
-    if (this.pending) {
-      if (this.pending.next()) this.down(0);
+    if (this.pending >= 0) {
+      if (this.readers[this.pending]!.next()) this.down(0);
       else {
         const last = heap.pop()!;
         if (heap.length > 0) {
@@ -360,13 +394,20 @@ export class RunMerge {
         }
       }
     }
-    this.pending = heap[0];
-    return this.pending;
+    if (heap.length === 0) {
+      this.pending = -1;
+      return undefined;
+    }
+    this.pending = heap[0]!;
+    return this.readers[this.pending];
   }
 
-  private less(a: RunReader, b: RunReader): boolean {
-    const c = compareSortKeys(a.buf, a.keyStart, a.keyEnd, b.buf, b.keyStart, b.keyEnd);
-    return c < 0 || (c === 0 && this.runOf.get(a)! < this.runOf.get(b)!);
+  /** True when run `a`'s record comes before run `b`'s: smaller key, or equal key and earlier run. */
+  private less(a: number, b: number): boolean {
+    const ra = this.readers[a]!;
+    const rb = this.readers[b]!;
+    const c = compareSortKeys(ra.buf, ra.keyStart, ra.keyEnd, rb.buf, rb.keyStart, rb.keyEnd);
+    return c < 0 || (c === 0 && a < b);
   }
 
   private up(i: number): void {
@@ -374,38 +415,55 @@ export class RunMerge {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+      const t = heap[i]!;
+      heap[i] = heap[p]!;
+      heap[p] = t;
       i = p;
     }
   }
 
   private down(i: number): void {
     const heap = this.heap;
+    const n = heap.length;
     for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < heap.length && this.less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && this.less(heap[r]!, heap[m]!)) m = r;
+      if (l < n && this.less(heap[l]!, heap[m]!)) m = l;
+      if (r < n && this.less(heap[r]!, heap[m]!)) m = r;
       if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      const t = heap[i]!;
+      heap[i] = heap[m]!;
+      heap[m] = t;
       i = m;
     }
   }
 }
 
-/** The merged pairs of sorted runs, decoded; a key is decoded once for a stretch of equal keys. */
-export function* mergeRuns(readers: readonly RunReader[]): Generator<ShufflePair> {
-  const merge = new RunMerge(readers);
-  let last = Buffer.alloc(0);
-  let lastKey: Key = [];
-  for (let r = merge.next(); r; r = merge.next()) {
+/**
+ * The merged pairs of sorted runs as a cursor, decoded one at a time (no object per pair); equal keys in a
+ * row share one decoded key array.
+ */
+export class MergedPairs implements SortedPairs {
+  private readonly merge: RunMerge;
+  private last = Buffer.alloc(0);
+  key: Key = [];
+  value: unknown;
+
+  constructor(readers: readonly RunReader[]) {
+    this.merge = new RunMerge(readers);
+  }
+
+  next(): boolean {
+    const r = this.merge.next();
+    if (!r) return false;
     const kl = r.keyEnd - r.keyStart;
-    if (kl !== last.length || compareSortKeys(r.buf, r.keyStart, r.keyEnd, last, 0, kl) !== 0) {
-      last = Buffer.from(r.buf.subarray(r.keyStart, r.keyEnd));
-      lastKey = readSortKey(r.buf, r.keyStart, r.keyEnd);
+    if (kl !== this.last.length || compareSortKeys(r.buf, r.keyStart, r.keyEnd, this.last, 0, kl) !== 0) {
+      this.last = Buffer.from(r.buf.subarray(r.keyStart, r.keyEnd));
+      this.key = readSortKey(r.buf, r.keyStart, r.keyEnd);
     }
-    yield { key: lastKey, value: decodeValue(r.buf, r.keyEnd, r.end) };
+    this.value = decodeValue(r.buf, r.keyEnd, r.end);
+    return true;
   }
 }
 

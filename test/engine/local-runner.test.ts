@@ -10,7 +10,7 @@ import { runPropertySuite } from './property-suite.ts';
 import { makeTempRoot, readRows, removeTempRoot, writeInput, type TempRoot } from './conformance/fixtures.ts';
 import { linesSchema, wordCountJob } from './conformance/word-count.ts';
 import { misnamedJob, numbersJob, numbersSchema } from './local-jobs.ts';
-import { mergePasses, mergeRuns, RunReader, RunWriter } from '../../engine/shuffle-runs.ts';
+import { MergedPairs, mergePasses, RunReader, RunWriter } from '../../engine/shuffle-runs.ts';
 import { compareKeys, type Key } from '../../engine/index.ts';
 
 function readdirFiles(dir: string): string[] {
@@ -74,7 +74,9 @@ describe('local runner', () => {
     const readers = merged.map((file) => new RunReader(file));
     // A stable sort of all pairs in run order is the inline runner's order.
     const expected = [...all].sort((a, b) => compareKeys(a.key, b.key));
-    expect([...mergeRuns(readers)]).toEqual(expected);
+    const got: { key: Key; value: unknown }[] = [];
+    for (const m = new MergedPairs(readers); m.next(); ) got.push({ key: m.key, value: m.value });
+    expect(got).toEqual(expected);
     for (const r of readers) r.close();
   });
 
