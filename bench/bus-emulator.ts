@@ -2,7 +2,9 @@
  * The impression bus, emulated: N keep-alive connections, each sending the ready check and then M bid requests,
  * one in flight per connection, over raw sockets (the lightest client Node has). A request unanswered after
  * 10 ms makes the bus close the connection (the request is lost) and open a new one. Reports req/s, latency
- * percentiles (microseconds, process.hrtime.bigint), answers over 7 ms and closed connections. With --rate it
+ * percentiles (microseconds, performance.now), answers over 7 ms and closed connections, and its own event-loop
+ * delay (an answer waiting while the emulator is busy counts as latency). Per request it makes no string, BigInt
+ * or buffer: each connection rewrites the user id in its own request bytes, and answers are framed by byte scans. With --rate it
  * holds a steady request rate instead (open loop) for --seconds.
  *
  *   tsx bench/bus-emulator.ts --port 8090 [--connections 1600] [--requests 300] [--rate 10000 --seconds 10]
@@ -10,6 +12,7 @@
 import { connect, type Socket } from 'node:net';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 export interface BusOptions {
@@ -50,6 +53,14 @@ export interface BusReport {
   readyNotOne: number;
   /** Open loop: sends skipped because every connection had a request in flight. */
   unsent: number;
+  /**
+   * The emulator's own event-loop delay (p99, max; 1 ms sampling timer): an answer that arrives while its loop is
+   * busy waits unread, and that wait is in the latencies above.
+   */
+  emulatorLoopDelayP99Us: number;
+  emulatorLoopDelayMaxUs: number;
+  /** CPU seconds (user + system) the emulator itself used. */
+  emulatorCpuSeconds: number;
 }
 
 export const DEFAULT_BUS_OPTIONS: BusOptions = {
@@ -68,14 +79,58 @@ export const DEFAULT_BUS_OPTIONS: BusOptions = {
 
 interface Conn {
   socket: Socket;
-  buf: Buffer;
-  sentAt: bigint;
+  /** Bytes of an answer not yet complete (rare: an answer usually arrives in one read). */
+  buf: Buffer | undefined;
+  /** performance.now() when the request in flight was sent. */
+  sentAt: number;
   inFlight: boolean;
   ready: boolean;
   left: number;
+  /** Position in the list of open connections (removal swaps the last one in). */
+  index: number;
+  /** This connection's request bytes, rewritten in place per request (one in flight: the last write is done). */
+  request: Buffer;
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n');
+const CONTENT_LENGTH = Buffer.from('Content-Length: ');
+const CR = 13;
+
+/**
+ * Where an answer starting at `from` ends (index after its body), or -1 while incomplete. Both servers the bench
+ * drives write `Content-Length: ` spelled so; other spellings fall back to a case-insensitive match.
+ */
+function answerEnd(buf: Buffer, from: number): number {
+  const end = buf.indexOf(HEADER_END, from);
+  if (end < 0) return -1;
+  let at = buf.indexOf(CONTENT_LENGTH, from);
+  let length = 0;
+  if (at >= 0 && at < end) {
+    for (at += CONTENT_LENGTH.length; at < end && buf[at] !== CR; at++) length = length * 10 + buf[at]! - 48;
+  } else {
+    const m = /content-length: *(\d+)/i.exec(buf.toString('latin1', from, end));
+    length = m ? Number(m[1]) : 0;
+  }
+  return buf.length < end + 4 + length ? -1 : end + 4 + length;
+}
+
+/** Writes the decimal digits of hi * 1e9 + lo (lo < 1e9) at `at`; returns the index after them. */
+export function writeDecimal(into: Buffer, at: number, hi: number, lo: number): number {
+  const digits = (v: number) => {
+    let n = 1;
+    for (; v >= 10; n++) v = Math.floor(v / 10);
+    return n;
+  };
+  const end = at + (hi > 0 ? digits(hi) + 9 : digits(lo));
+  let i = end;
+  let v = lo;
+  if (hi > 0) {
+    for (let k = 0; k < 9; k++, v = Math.floor(v / 10)) into[--i] = 48 + (v % 10);
+    v = hi;
+  }
+  for (; i > at; v = Math.floor(v / 10)) into[--i] = 48 + (v % 10);
+  return end;
+}
 
 /** Runs the emulator against a listener; resolves with the report. */
 export async function runBusEmulator(options: Partial<BusOptions> = {}): Promise<BusReport> {
@@ -91,32 +146,71 @@ export async function runBusEmulator(options: Partial<BusOptions> = {}): Promise
   let unsent = 0;
   let over7 = 0;
   let x = 0x9e3779b9;
-  const nextUid = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return String(o.uidBase + BigInt(x % o.uidCount));
-  };
+  // User ids as two exact numbers (above and below 1e9) so that no BigInt or string is made per request.
+  const baseHi = Number(o.uidBase / 1_000_000_000n);
+  const baseLo = Number(o.uidBase % 1_000_000_000n);
   const [before, after] = o.target.split('${UID}') as [string, string];
-  const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: listener\r\n\r\n`;
-  const readyRequest = request(o.readyPath);
-  const conns = new Set<Conn>();
-  const idle: Conn[] = [];
+  const head = Buffer.from(`GET ${before}`, 'latin1');
+  const tail = Buffer.from(`${after} HTTP/1.1\r\nHost: listener\r\n\r\n`, 'latin1');
+  const requestBytes = head.length + 40 + tail.length;
+  const readyRequest = Buffer.from(`GET ${o.readyPath} HTTP/1.1\r\nHost: listener\r\n\r\n`, 'latin1');
+  const conns: Conn[] = [];
+  // Open loop: idle connections are used in turn (first in, first out), so the load spreads over every
+  // connection and server process as the bus's does; last in, first out piled it on the connections of
+  // whichever process had answered last.
+  const idle: (Conn | undefined)[] = new Array<Conn | undefined>(o.connections + 1);
+  let idleHead = 0;
+  let idleTail = 0;
+  const idleCount = () => (idleTail - idleHead + idle.length) % idle.length;
+  const takeIdle = (): Conn | undefined => {
+    while (idleHead !== idleTail) {
+      const c = idle[idleHead]!;
+      idle[idleHead] = undefined;
+      idleHead = (idleHead + 1) % idle.length;
+      if (c.index >= 0) return c;
+    }
+    return undefined;
+  };
   let finishedConns = 0;
   let done!: () => void;
   const finished = new Promise<void>((resolve) => (done = resolve));
   let stopping = false;
+  // The emulator's own event-loop delay: time an answer waits in its socket while this loop is busy is
+  // counted in the latencies, so it is reported beside them.
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
 
+  const drop = (c: Conn): boolean => {
+    if (c.index < 0) return false;
+    const last = conns.pop()!;
+    if (last !== c) {
+      conns[c.index] = last;
+      last.index = c.index;
+    }
+    c.index = -1;
+    return true;
+  };
   const send = (c: Conn) => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    let lo = baseLo + (x % o.uidCount);
+    const hi = baseHi + Math.floor(lo / 1e9);
+    lo %= 1e9;
+    const at = writeDecimal(c.request, head.length, hi, lo);
+    const end = at + tail.copy(c.request, at);
     c.inFlight = true;
-    c.sentAt = process.hrtime.bigint();
+    c.sentAt = performance.now();
     sent++;
-    c.socket.write(request(before + nextUid() + after));
+    c.socket.write(c.request.subarray(0, end));
   };
   const next = (c: Conn) => {
     if (openLoop) {
-      if (!stopping) idle.push(c);
+      if (!stopping) {
+        idle[idleTail] = c;
+        idleTail = (idleTail + 1) % idle.length;
+      }
       return;
     }
     if (c.left > 0) {
@@ -124,45 +218,44 @@ export async function runBusEmulator(options: Partial<BusOptions> = {}): Promise
       send(c);
     } else {
       c.socket.destroy();
-      conns.delete(c);
+      drop(c);
       if (++finishedConns === o.connections) done();
     }
   };
   const open = (left: number) => {
     const socket = connect({ host: o.host, port: o.port, noDelay: true });
-    const c: Conn = { socket, buf: Buffer.alloc(0), sentAt: 0n, inFlight: false, ready: false, left };
-    conns.add(c);
+    const request = Buffer.allocUnsafe(requestBytes);
+    head.copy(request);
+    const c: Conn = { socket, buf: undefined, sentAt: 0, inFlight: false, ready: false, left, index: conns.length, request };
+    conns.push(c);
     socket.on('connect', () => {
       c.inFlight = true;
-      c.sentAt = process.hrtime.bigint();
+      c.sentAt = performance.now();
       socket.write(readyRequest);
     });
-    socket.on('data', (d) => {
-      c.buf = c.buf.length === 0 ? d : Buffer.concat([c.buf, d]);
+    socket.on('data', (d: Buffer) => {
+      const buf = c.buf === undefined ? d : Buffer.concat([c.buf, d]);
+      let from = 0;
       for (;;) {
-        const end = c.buf.indexOf(HEADER_END);
-        if (end < 0) return;
-        const head = c.buf.toString('latin1', 0, end);
-        const m = /content-length: *(\d+)/i.exec(head);
-        const length = m ? Number(m[1]) : 0;
-        if (c.buf.length < end + 4 + length) return;
-        const body = c.buf.subarray(end + 4, end + 4 + length);
-        c.buf = c.buf.subarray(end + 4 + length);
-        const us = Number(process.hrtime.bigint() - c.sentAt) / 1000;
+        const end = answerEnd(buf, from);
+        if (end < 0) break;
+        const us = (performance.now() - c.sentAt) * 1000;
         c.inFlight = false;
         if (!c.ready) {
           c.ready = true;
-          if (body.toString() !== '1') readyNotOne++;
+          if (buf.indexOf(HEADER_END, from) + 5 !== end || buf[end - 1] !== 49) readyNotOne++;
         } else {
           if (answered < latencies.length) latencies[answered] = us;
           answered++;
           if (us > 7000) over7++;
         }
+        from = end;
         next(c);
       }
+      c.buf = from === buf.length ? undefined : buf.subarray(from);
     });
     const gone = () => {
-      if (!conns.delete(c)) return;
+      if (!drop(c)) return;
       lost++;
       if (!openLoop && ++finishedConns === o.connections) done();
     };
@@ -170,31 +263,36 @@ export async function runBusEmulator(options: Partial<BusOptions> = {}): Promise
     socket.on('close', gone);
   };
 
-  // The bus's 10 ms timeout: one sweep per millisecond is far cheaper than a timer per request.
-  const timeoutNs = BigInt(o.timeoutMs * 1_000_000);
-  const sweep = setInterval(() => {
-    const now = process.hrtime.bigint();
-    for (const c of conns) {
-      if (c.inFlight && c.ready && now - c.sentAt > timeoutNs) {
-        conns.delete(c);
+  // The bus's 10 ms timeout: one sweep per millisecond is far cheaper than a timer per request. It runs in the
+  // check phase (setImmediate), after this loop iteration has read its sockets: an answer that arrived while the
+  // emulator was busy is read before its connection is judged, so the emulator's own lag closes no connection.
+  const sweepNow = () => {
+    const limit = performance.now() - o.timeoutMs;
+    for (let i = conns.length - 1; i >= 0; i--) {
+      const c = conns[i]!;
+      if (c.inFlight && c.ready && c.sentAt < limit) {
+        drop(c);
         c.socket.destroy();
         closed++;
         if (!openLoop) open(c.left);
         else if (!stopping) open(0);
       }
     }
-  }, 1);
+  };
+  const sweep = setInterval(() => setImmediate(sweepNow), 1);
 
-  const started = process.hrtime.bigint();
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < o.connections; i++) open(o.requests);
   let pacer: NodeJS.Timeout | undefined;
   if (openLoop) {
     // Wait for every connection's ready check, then pace.
-    while (idle.length + lost < o.connections) await new Promise((r) => setTimeout(r, 5));
-    const t0 = process.hrtime.bigint();
+    while (idleCount() + lost < o.connections) await new Promise((r) => setTimeout(r, 5));
+    loopDelay.reset();
+    const t0 = performance.now();
     let due = 0;
     pacer = setInterval(() => {
-      const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+      const elapsed = (performance.now() - t0) / 1000;
       if (elapsed >= o.seconds) {
         stopping = true;
         clearInterval(pacer);
@@ -204,15 +302,17 @@ export async function runBusEmulator(options: Partial<BusOptions> = {}): Promise
       const target = Math.floor(elapsed * o.rate);
       while (due < target) {
         due++;
-        const c = idle.pop();
+        const c = takeIdle();
         if (c) send(c);
         else unsent++;
       }
     }, 1);
   }
   await finished;
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   clearInterval(sweep);
+  loopDelay.disable();
   for (const c of conns) c.socket.destroy();
   const n = Math.min(answered, latencies.length);
   const sorted = latencies.subarray(0, n).sort();
@@ -233,6 +333,9 @@ export async function runBusEmulator(options: Partial<BusOptions> = {}): Promise
     lostConnections: lost,
     readyNotOne,
     unsent,
+    emulatorLoopDelayP99Us: loopDelay.percentile(99) / 1000,
+    emulatorLoopDelayMaxUs: loopDelay.max / 1000,
+    emulatorCpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
 }
 

@@ -1,8 +1,19 @@
 // The bench's bus emulator against a real listener: every request answered, the ready check seen as 1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBusEmulator } from '../../bench/bus-emulator.ts';
+import { runBusEmulator, writeDecimal } from '../../bench/bus-emulator.ts';
 import { startListener, type RunningListener } from '../../listener/index.ts';
 import { buildFixtureSnapshot, listenerSettings, silentLogger, tempRoot } from './listener-fixtures.ts';
+
+describe('bus emulator user ids', () => {
+  it('writes hi * 1e9 + lo as decimal digits in place, as String would', () => {
+    const into = Buffer.alloc(32, '#');
+    for (const [hi, lo] of [[0, 0], [0, 7], [0, 999_999_999], [1, 0], [1_000_000_000, 5], [2_222_222_222, 222_222_222], [18_446_744_073, 709_551_615]] as const) {
+      const end = writeDecimal(into, 3, hi, lo);
+      expect(into.toString('latin1', 3, end)).toBe(String(BigInt(hi) * 1_000_000_000n + BigInt(lo)));
+      expect(into[2]).toBe(35);
+    }
+  });
+});
 
 describe('bus emulator', () => {
   let t: Awaited<ReturnType<typeof tempRoot>>;
