@@ -214,14 +214,8 @@ function readValue(): unknown {
       for (let i = 0; i < n; i++) a[i] = readValue();
       return a;
     }
-    case OBJECT: {
-      const shape = readShape();
-      const keys = shape.keys;
-      const o: Record<string, unknown> = {};
-      if (shape.plain) for (let i = 0; i < keys.length; i++) o[keys[i]!] = readValue();
-      else for (let i = 0; i < keys.length; i++) Object.defineProperty(o, keys[i]!, { value: readValue(), enumerable: true, writable: true, configurable: true });
-      return o;
-    }
+    case OBJECT:
+      return readShape().build(readValue);
     default:
       throw new Error(`shuffle value encoding: unknown tag ${String(tag)} at offset ${at - 1} (a corrupt run file?)`);
   }
@@ -251,9 +245,25 @@ function readVarint(): number {
 
 interface Shape {
   readonly bytes: Buffer;
-  readonly keys: readonly string[];
-  /** False when a key is `__proto__`, which must be defined rather than assigned (as JSON.parse does). */
-  readonly plain: boolean;
+  /** Makes the object, reading its values in key order. */
+  readonly build: (read: () => unknown) => Record<string, unknown>;
+}
+
+/**
+ * The builder of a shape's objects: an object literal compiled once per shape, so every object of a shape is
+ * made in one step with V8's fast literal path (a loop of keyed stores costs several times more). Keys are
+ * JSON string literals, computed (`["__proto__"]`) so that key is an own property, as JSON.parse makes it.
+ */
+function compileBuilder(keys: readonly string[]): Shape['build'] {
+  if (new Set(keys).size !== keys.length || keys.length > 200) {
+    return (read) => {
+      const o: Record<string, unknown> = {};
+      for (const k of keys) Object.defineProperty(o, k, { value: read(), enumerable: true, writable: true, configurable: true });
+      return o;
+    };
+  }
+  const fields = keys.map((k) => `[${JSON.stringify(k)}]: read()`).join(', ');
+  return new Function('read', `return { ${fields} };`) as Shape['build'];
 }
 
 /** Shapes met so far, most recent first; a job has few. */
@@ -279,7 +289,7 @@ function readShape(): Shape {
   const keys: string[] = [];
   for (let i = 0; i < n; i++) keys.push(readString(src[at++]!));
   at = end;
-  const shape: Shape = { bytes: Buffer.from(src.subarray(from, end)), keys, plain: !keys.includes('__proto__') };
+  const shape: Shape = { bytes: Buffer.from(src.subarray(from, end)), build: compileBuilder(keys) };
   shapes.unshift(shape);
   if (shapes.length > MAX_SHAPES) shapes.pop();
   return shape;
