@@ -275,17 +275,26 @@ export async function* readParquetFile(
     for (let k = 0; k < ranges; k++) {
       const result = await pending!;
       pending = k + 1 < ranges ? query(k + 1, false) : undefined;
-      let batches = await foldedBatches(result, fields, interners, start + k * range, path, where);
-      if (!batches) {
+      let folded = foldedGroups(result, fields, start + k * range);
+      if (!folded) {
         // Unordered aggregates keep scan order within one scan thread, which the row numbers confirm;
         // when they do not, this range is read again with an ordered (slower) aggregate.
         const retry = await duckdb.query(conns[k % 2]!.raw, foldSql(start + k * range, true)).catch((e: unknown) => {
           throw wrapReadError(where, e);
         });
-        batches = await foldedBatches(retry, fields, interners, start + k * range, path, where);
-        if (!batches) throw new StorageError(where, `rows from ${start + k * range} came back out of order`, 'this is a bug in Courier; please report it');
+        folded = foldedGroups(retry, fields, start + k * range);
+        if (!folded) throw new StorageError(where, `rows from ${start + k * range} came back out of order`, 'this is a bug in Courier; please report it');
       }
-      for (const b of batches) yield b;
+      // Groups become batches one at a time, as they are consumed: a whole range made up front kept ~500k
+      // rows of strings alive across scavenges, and copying them was most of the read's GC time.
+      for (const group of folded.groups) {
+        const rereads: Reread[] = [];
+        const batch = assembleGroup(interners, group.decoded, fields, group.g, group.n, group.rowBase, rereads);
+        for (const r of rereads) batch.columns[r.field.name] = await rereadStrings(path, r.field, r.rowBase, r.n, where);
+        yield batch;
+      }
+      // The chunks own the memory the groups' views read; they must outlive the loop above.
+      folded.chunks.length = 0;
     }
     await pending?.catch(() => undefined);
   } finally {
@@ -294,37 +303,45 @@ export async function* readParquetFile(
   }
 }
 
-/** Decodes one range's folded result into batches, or undefined when its rows are not in file order. */
-async function foldedBatches(result: duckdb.Result, fields: readonly FieldSpec[], interners: Interner[], rowBase: number, path: string, where: string): Promise<ColumnBatch[] | undefined> {
-  const out: ColumnBatch[] = [];
-  const rereads: Reread[][] = [];
+/** One group of a folded result: `n` rows from `rowBase`, decoded lazily from its chunk's columns. */
+interface FoldedGroup {
+  decoded: FoldedColumn[];
+  g: number;
+  n: number;
+  rowBase: number;
+}
+
+/**
+ * Splits one range's folded result into its groups, or undefined when its rows are not in file order. The
+ * groups' views point into the result's chunks, returned with them (and the result): keep those referenced
+ * while the groups are read (a chunk frees its memory when collected).
+ */
+function foldedGroups(result: duckdb.Result, fields: readonly FieldSpec[], rowBase: number): { groups: FoldedGroup[]; chunks: unknown[] } | undefined {
+  const groups: FoldedGroup[] = [];
+  // The result too: whether a chunk's memory outlives its result is the bindings' business, not ours.
+  const chunks: unknown[] = [result];
   let base = rowBase;
-  // Everything is copied out of the result before the first await (see assembleGroup).
   for (let c = 0; c < duckdb.result_chunk_count(result); c++) {
     const chunk = duckdb.result_get_chunk(result, c);
-    const groups = duckdb.data_chunk_get_size(chunk);
-    const countData = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), groups * 4);
-    const counts = Int32Array.from(new Int32Array(countData.buffer, countData.byteOffset, groups));
-    const rowLists = listView(duckdb.data_chunk_get_vector(chunk, 1), groups, 4);
+    chunks.push(chunk);
+    const count = duckdb.data_chunk_get_size(chunk);
+    const countData = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), count * 4);
+    const counts = Int32Array.from(new Int32Array(countData.buffer, countData.byteOffset, count));
+    const rowLists = listView(duckdb.data_chunk_get_vector(chunk, 1), count, 4);
     const rowNumbers = new Int32Array(rowLists.childData.buffer, rowLists.childData.byteOffset, rowLists.childSize);
     let check = base;
-    for (let g = 0; g < groups; g++) {
+    for (let g = 0; g < count; g++) {
       const from = rowLists.offset(g);
       for (let i = 0; i < counts[g]!; i++) if (rowNumbers[from + i] !== check + i) return undefined;
       check += counts[g]!;
     }
-    const decoded = decodeFolded(chunk, fields, groups);
-    for (let g = 0; g < groups; g++) {
-      const pending: Reread[] = [];
-      out.push(assembleGroup(interners, decoded, fields, g, counts[g]!, base, pending));
-      rereads.push(pending);
+    const decoded = decodeFolded(chunk, fields, count);
+    for (let g = 0; g < count; g++) {
+      groups.push({ decoded, g, n: counts[g]!, rowBase: base });
       base += counts[g]!;
     }
   }
-  for (let b = 0; b < out.length; b++) {
-    for (const r of rereads[b]!) out[b]!.columns[r.field.name] = await rereadStrings(path, r.field, r.rowBase, r.n, where);
-  }
-  return out;
+  return { groups, chunks };
 }
 
 async function openConnection(): Promise<{ raw: duckdb.Connection; close(): void }> {
@@ -420,8 +437,8 @@ interface Reread {
 }
 
 /**
- * Copies one group out of DuckDB's vectors into JS arrays, synchronously: the vectors' memory belongs to
- * the result chunk and must not be touched after an await. Columns needing the slow path are listed.
+ * Copies one group out of DuckDB's vectors into JS arrays; the vectors' memory belongs to the result
+ * chunk, which must still be referenced. Columns needing the slow path are listed.
  */
 function assembleGroup(
   interners: Interner[],
