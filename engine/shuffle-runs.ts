@@ -81,15 +81,25 @@ export class PairBuffer {
     const data = this.out.buf;
     const starts = this.starts;
     const keyLengths = this.keyLengths;
-    // Sort 64-bit numbers natively: the key's first 5 bytes above the pair's index (24 bits), so equal
-    // prefixes keep insertion order; pairs whose prefixes tie are then ordered on their whole keys.
+    // Bytes every key starts with (the tag byte at least, when all keys start with a string part) would only
+    // make ties: the sort starts after them.
+    let skip = n > 0 ? keyLengths[0]! : 0;
+    const k0 = starts[0]! + HEADER;
+    for (let i = 1; i < n && skip > 0; i++) {
+      const k = starts[i]! + HEADER;
+      const m = Math.min(skip, keyLengths[i]!);
+      let j = 0;
+      while (j < m && data[k + j] === data[k0 + j]) j++;
+      skip = j;
+    }
+    // Sort 64-bit numbers natively: the key's next 5 bytes above the pair's index (24 bits), so equal
+    // prefixes keep insertion order; pairs whose prefixes tie are then ordered on the rest of their keys.
     const packed = new BigUint64Array(n);
     const words = new Uint32Array(packed.buffer);
     const hiWord = LITTLE_ENDIAN ? 1 : 0;
     for (let i = 0; i < n; i++) {
-      const s = starts[i]!;
-      const k = s + HEADER;
-      const kl = keyLengths[i]!;
+      const k = starts[i]! + HEADER + skip;
+      const kl = keyLengths[i]! - skip;
       // Keys shorter than 5 bytes are padded with zeros: a tie at worst, settled on the whole keys.
       const b0 = kl > 0 ? data[k]! : 0;
       const b1 = kl > 1 ? data[k + 1]! : 0;
@@ -108,7 +118,7 @@ export class PairBuffer {
       const lo = words[2 * i + 1 - hiWord]! >>> 24;
       let j = i + 1;
       while (j < n && words[2 * j + hiWord] === hi && words[2 * j + 1 - hiWord]! >>> 24 === lo) j++;
-      if (j - i > 1) this.sortTies(order, i, j, 5);
+      if (j - i > 1) this.sortTies(order, i, j, skip + 5);
       i = j;
     }
     for (let r = 0; r < n; r++) {
