@@ -96,6 +96,44 @@ describe('datasets', () => {
     expect(n).toBe(3000);
   });
 
+  it('keeps row order across files encoded while the next batches arrive, partitioned and not', async () => {
+    async function* slowly(): AsyncGenerator<ReturnType<typeof rowsToBatch>> {
+      const all = rows(5000);
+      for (let at = 0; at < all.length; at += 900) {
+        await new Promise((r) => setTimeout(r, 1));
+        yield rowsToBatch(schema, all.slice(at, at + 900));
+      }
+    }
+    for (const partitionBy of [[], ['partner_id']] as const) {
+      const marker = await writeDataset(uri, schema, slowly(), { rowsPerFile: 700, maxBufferedRows: 1500, partitionBy, overwrite: true });
+      expect(marker.rows).toBe(5000);
+      expect(marker.files.every((f) => f.rows <= 700)).toBe(true);
+      const back: Row[] = [];
+      for await (const b of readDataset(uri, { columns: schema.fields.map((f) => f.name) })) back.push(...batchToRows(schema, b));
+      // Files are read in marker (path) order; within each partition the rows keep their input order.
+      for (const p of [7, 17, 42]) {
+        const ids = (list: Row[]): unknown[] => list.filter((r) => r.partner_id === p).map((r) => r.request_id);
+        expect(ids(back)).toEqual(ids(rows(5000)));
+      }
+      if (partitionBy.length === 0) expect(back.map((r) => r.request_id)).toEqual(rows(5000).map((r) => r.request_id));
+      expect(back.find((r) => r.request_id === 'r4321')).toEqual(rows(5000)[4321]);
+    }
+  });
+
+  it('a bad batch after a file went to encoding fails the write and leaves nothing marked or staged', async () => {
+    async function* thenBad(): AsyncGenerator<ReturnType<typeof rowsToBatch>> {
+      yield rowsToBatch(schema, rows(1200));
+      const bad = rowsToBatch(schema, rows(10));
+      (bad.columns.segments as unknown[])[6] = null;
+      yield bad;
+    }
+    const err = await writeDataset(uri, schema, thenBad(), { rowsPerFile: 500 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageError);
+    expect((err as Error).message).toMatch(/"segments" row 206\b/);
+    expect(await isComplete(fileSystemFor(uri), uri)).toBe(false);
+    expect(await fsp.readdir(path.join(dir, 'requests'))).toEqual([]);
+  });
+
   it('refuses to read a dataset without its marker, naming what to do', async () => {
     await writeDataset(uri, schema, [rowsToBatch(schema, rows(10))]);
     await fsp.rm(path.join(dir, 'requests/dt=2026-11-23', MARKER_NAME));

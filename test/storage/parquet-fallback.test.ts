@@ -3,7 +3,7 @@
  * back to a value-by-value path when values contain those separators: these tests aim at that fallback.
  */
 import { describe, expect, it } from 'vitest';
-import { batchToRows, defineSchema, rowsToBatch, writeParquetFile, type Row } from '../../storage/index.ts';
+import { batchToRows, defineSchema, readParquetFile, rowsToBatch, writeParquetFile, type Row } from '../../storage/index.ts';
 import { canonical, useTempTargets } from './parquet-fixtures.ts';
 import { expectSameRows, readBatches, readRows } from './parquet-test-kit.ts';
 
@@ -114,4 +114,39 @@ describe('separator fallback (values holding \\x1f / \\x1e)', () => {
     await writeParquetFile(file, schema, [rowsToBatch(schema, rows)], { rowGroupSize: 2048 });
     expectSameRows(await readRows(file, schema), canonical(schema, rows), 'long lists');
   });
+});
+
+// ---- batches made lazily from a range's result -----------------------------------------------------
+
+describe('batches decoded as they are consumed', () => {
+  const schema = defineSchema({ id: 'int32', s: { type: 'string', nullable: true }, li: { type: 'list<int32>', nullable: true }, ts: 'timestamp_ms' });
+
+  it('stay exact when the consumer awaits and churns the heap between batches (views must outlive awaits)', async () => {
+    // 600k rows span two of the reader's ranges; 1000-row batches make many groups per range.
+    const n = 600_000;
+    const { file } = await freshTarget();
+    const row = (i: number): Row => ({
+      id: i,
+      s: i === 450_123 ? 'sep\x1fin the second range' : i % 97 === 0 ? null : `value-${i}-${'x'.repeat(i % 20)}`,
+      li: i % 89 === 0 ? null : Int32Array.of(i, -i, i % 13),
+      ts: 1_795_000_000_000 + i,
+    });
+    const batches = [];
+    for (let at = 0; at < n; at += 50_000) batches.push(rowsToBatch(schema, Array.from({ length: Math.min(50_000, n - at) }, (_, k) => row(at + k))));
+    await writeParquetFile(file, schema, batches);
+    let next = 0;
+    let churn: unknown[] = [];
+    for await (const b of readParquetFile(file, schema, { batchRows: 1000 })) {
+      churn = Array.from({ length: 5_000 }, (_, k) => ({ k, s: `garbage ${k}` }));
+      await new Promise((r) => setImmediate(r));
+      for (const r of batchToRows(schema, b)) {
+        const want = row(next++);
+        if (r.id !== want.id || r.s !== want.s || r.ts !== want.ts || String(r.li) !== String(want.li)) {
+          expect(r, `row ${next - 1}`).toEqual(want);
+        }
+      }
+    }
+    expect(churn.length).toBe(5_000);
+    expect(next).toBe(n);
+  }, 60_000);
 });
