@@ -228,8 +228,8 @@ try {
         ...conditions,
       });
     }
-    const p99s = atRate.map((r) => r.listener.p99Us);
-    const midRate = atRate[medianIndex(p99s)]!;
+    // The worst round decides: the goal holds only if every round meets it.
+    const midRate = atRate.reduce((a, b) => (b.listener.p99Us > a.listener.p99Us ? b : a));
     report({
       bench: 'listener',
       metric: 'p99-at-10k-req/s',
@@ -238,10 +238,10 @@ try {
       anchor: 'bare node:http at 10k req/s, same round',
       anchorValue: midRate.bare.p99Us / 1000,
       ratio: midRate.listener.p99Us / midRate.bare.p99Us,
-      goal: '< 2 ms (median round)',
+      goal: '< 2 ms in every round',
       rounds: atRate.map((r) => ({
-        listener: { p50Us: Math.round(r.listener.p50Us), p99Us: Math.round(r.listener.p99Us), p999Us: Math.round(r.listener.p999Us), maxUs: Math.round(r.listener.maxUs), reqPerSec: Math.round(r.listener.reqPerSec), unsent: r.listener.unsent },
-        bare: { p50Us: Math.round(r.bare.p50Us), p99Us: Math.round(r.bare.p99Us), p999Us: Math.round(r.bare.p999Us), maxUs: Math.round(r.bare.maxUs) },
+        listener: { p50Us: Math.round(r.listener.p50Us), p99Us: Math.round(r.listener.p99Us), p999Us: Math.round(r.listener.p999Us), maxUs: Math.round(r.listener.maxUs), reqPerSec: Math.round(r.listener.reqPerSec), unsent: r.listener.unsent, closedConnections: r.listener.closedConnections },
+        bare: { p50Us: Math.round(r.bare.p50Us), p99Us: Math.round(r.bare.p99Us), p999Us: Math.round(r.bare.p999Us), maxUs: Math.round(r.bare.maxUs), closedConnections: r.bare.closedConnections },
         emulatorLoopDelayP99Us: [Math.round(r.listener.emulatorLoopDelayP99Us), Math.round(r.bare.emulatorLoopDelayP99Us)],
         serverCpuUsPerRequest: [cpuUs(r.listener), cpuUs(r.bare)],
         emulatorLoopDelayMaxUs: [Math.round(r.listener.emulatorLoopDelayMaxUs), Math.round(r.bare.emulatorLoopDelayMaxUs)],
