@@ -26,6 +26,13 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** The map output of one partition waiting to be sorted and written as a run. */
 export class PairBuffer {
   private readonly out = new ByteOut();
+  /**
+   * Above this many pairs the packed sort's 24-bit index would wrap. Map tasks write a run when a buffer is
+   * `full`, but only between input batches, so a mapper emitting thousands of pairs per record can pass it;
+   * such a buffer is sorted by a comparator instead: slower, still right. (A parameter only so tests can
+   * reach that path without 16M pairs.)
+   */
+  constructor(private readonly packedSortLimit = MAX_BUFFERED_PAIRS) {}
   private starts = new Int32Array(1024);
   private keyLengths = new Int32Array(1024);
   count = 0;
@@ -91,6 +98,17 @@ export class PairBuffer {
       let j = 0;
       while (j < m && data[k + j] === data[k0 + j]) j++;
       skip = j;
+    }
+    if (n > this.packedSortLimit) {
+      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare(a, b));
+      for (const i of order) {
+        const s = starts[i]!;
+        const keyEnd = s + HEADER + keyLengths[i]!;
+        write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
+      }
+      this.count = 0;
+      this.out.pos = 0;
+      return;
     }
     // Sort 64-bit numbers natively: the key's next 5 bytes above the pair's index (24 bits), so equal
     // prefixes keep insertion order; pairs whose prefixes tie are then ordered on the rest of their keys.

@@ -5,7 +5,7 @@ import { PairBuffer } from '../../engine/shuffle-runs.ts';
 import { decodeValue } from '../../engine/value-codec.ts';
 
 describe('PairBuffer.drainSorted', () => {
-  it('sorts as a stable compareKeys sort does, with long shared prefixes, keys that prefix others, numbers and many ties', () => {
+  it('sorts as a stable compareKeys sort does, with long shared prefixes, keys that prefix others, numbers and many ties, also past the packed sort\'s limit', () => {
     const rnd = seededRandom(5);
     const prefixes = ['', 'cookie-0000000000', 'cookie-0000000001', 'x\u0000\u0001y', '😀😀', 'é'];
     const part = (): string | number => {
@@ -14,8 +14,9 @@ describe('PairBuffer.drainSorted', () => {
         default: return rnd.pick(prefixes) + (rnd.int(3) === 0 ? '' : String.fromCharCode(0x61 + rnd.int(3)).repeat(rnd.int(4)));
       }
     };
-    for (const size of [10, 40, 3000]) {
-      const buffer = new PairBuffer();
+    // [size, packed sort limit]: the last case passes the limit, as a buffer a mapper overfilled between two checks.
+    for (const [size, limit] of [[10, undefined], [40, undefined], [3000, undefined], [3000, 1000]] as const) {
+      const buffer = new PairBuffer(limit);
       const pairs: { key: Key; value: number }[] = [];
       for (let i = 0; i < size; i++) {
         const key = Array.from({ length: 1 + rnd.int(3) }, part);
