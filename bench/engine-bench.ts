@@ -13,10 +13,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { writeDataset, toStorageUri, joinUri, localPath, type ColumnBatch } from '../storage/index.ts';
+import { toStorageUri, joinUri, localPath } from '../storage/index.ts';
 import { localRunner } from '../engine/index.ts';
-import { seededRandom } from '../udfs/index.ts';
-import { refresherShapedJob, syncEventSchema, segmentRowSchema } from './refresher-shaped-job.ts';
+import { refresherShapedJob } from './refresher-shaped-job.ts';
+import { INPUT_DATE, makeRefresherShapedInputs } from './refresher-shaped-inputs.ts';
 import { report, timed } from './bench-report.ts';
 
 const { values: args } = parseArgs({
@@ -32,62 +32,13 @@ const { values: args } = parseArgs({
 });
 const events = Number(args.events);
 const segments = Number(args.segments);
-const DATE = '2026-11-23';
-
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-function cookieId(i: number): string {
-  let s = '';
-  let x = (Math.imul(i + 1, 0x9e3779b1) >>> 0) * 4096 + (i % 4096);
-  for (let k = 0; k < 22; k++) {
-    s += B64[x % 64];
-    x = Math.floor(x / 64) || i + k + 7;
-  }
-  return s;
-}
-
-async function makeInputs(root: string): Promise<void> {
-  const rnd = seededRandom(11);
-  const pool = Math.max(1, Math.floor(events / 5));
-  const day = Date.UTC(2026, 10, 23);
-  const batch = 65_536;
-  async function* eventBatches(): AsyncGenerator<ColumnBatch> {
-    for (let off = 0; off < events; off += batch) {
-      const n = Math.min(batch, events - off);
-      const cid: string[] = new Array(n), puid: string[] = new Array(n);
-      const pid = new Int32Array(n), ts = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const c = rnd.int(pool);
-        pid[i] = 1 + rnd.int(20);
-        cid[i] = cookieId(c);
-        puid[i] = `p${pid[i]}-${c.toString(36)}-${rnd.int(1000)}`;
-        ts[i] = day + rnd.int(86_400_000);
-      }
-      yield { numRows: n, columns: { cookie_id: cid, partner_id: pid, partner_user_id: puid, ts } };
-    }
-  }
-  async function* segmentBatches(): AsyncGenerator<ColumnBatch> {
-    for (let off = 0; off < segments; off += batch) {
-      const n = Math.min(batch, segments - off);
-      const cid: string[] = new Array(n), segs: Int32Array[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        cid[i] = cookieId(off + i); // the first `segments` cookies of the pool have segment data
-        const k = 1 + rnd.int(12);
-        const s = new Int32Array(k);
-        for (let j = 0; j < k; j++) s[j] = 1000 + rnd.int(500);
-        segs[i] = s;
-      }
-      yield { numRows: n, columns: { cookie_id: cid, segment_ids: segs } };
-    }
-  }
-  await writeDataset(joinUri(root, `bench/events/dt=${DATE}`), syncEventSchema, eventBatches(), { overwrite: true });
-  await writeDataset(joinUri(root, `bench/segments/dt=${DATE}`), segmentRowSchema, segmentBatches(), { overwrite: true });
-}
+const DATE = INPUT_DATE;
 
 /** One phase in this process: `make` the inputs, or `run` and measure (prints one JSON object on stdout). */
 async function child(phase: string, dir: string): Promise<void> {
   const root = toStorageUri(dir);
   if (phase === 'make') {
-    await makeInputs(root);
+    await makeRefresherShapedInputs(root, events, segments);
     return;
   }
   const memoryMb = Number(args['memory-mb']);

@@ -34,7 +34,8 @@ import {
 } from '../storage/index.ts';
 import { dataSyncRequestSchema } from '../jobs/refresher/data-sync-request.ts';
 import { seededRandom } from '../udfs/index.ts';
-import { syncEventSchema, segmentRowSchema, joinedSchema } from './refresher-shaped-job.ts';
+import { joinedSchema, syncEventSchema, segmentRowSchema } from './refresher-shaped-job.ts';
+import { cookieId, INPUT_DATE, makeRefresherShapedInputs } from './refresher-shaped-inputs.ts';
 import { report, timed } from './bench-report.ts';
 
 const { values: args } = parseArgs({
@@ -49,19 +50,7 @@ const { values: args } = parseArgs({
 const parts = new Set(args.parts.split(','));
 if (args.threads !== undefined) configureDuckDb({ threads: Number(args.threads) });
 const load = () => os.loadavg()[0]!.toFixed(2);
-const DATE = '2026-11-23';
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-
-/** A 22-character cookie id, as the engine bench's. */
-function cookieId(i: number): string {
-  let s = '';
-  let x = (Math.imul(i + 1, 0x9e3779b1) >>> 0) * 4096 + (i % 4096);
-  for (let k = 0; k < 22; k++) {
-    s += B64[x % 64];
-    x = Math.floor(x / 64) || i + k + 7;
-  }
-  return s;
-}
+const DATE = INPUT_DATE;
 
 /** Deterministic request batches shaped like the refresher's output (hex ids, 1-9 partner segment codes). */
 function makeRequestBatches(total: number): ColumnBatch[] {
@@ -140,38 +129,7 @@ async function ensureInputs(root: string): Promise<void> {
   const have = await Promise.all(['events', 'segments'].map((d) => fs.stat(path.join(localPath(root), `bench/${d}/dt=${DATE}/_SUCCESS`)).then(() => true, () => false)));
   if (have.every(Boolean)) return;
   process.stderr.write(`making bench inputs under ${localPath(root)}…\n`);
-  const rnd = seededRandom(11);
-  const events = 3_000_000, segments = 600_000, pool = events / 5, batch = 65_536;
-  const day = Date.UTC(2026, 10, 23);
-  async function* eventBatches(): AsyncGenerator<ColumnBatch> {
-    for (let off = 0; off < events; off += batch) {
-      const n = Math.min(batch, events - off);
-      const cid: string[] = new Array(n), puid: string[] = new Array(n), pid = new Int32Array(n), ts = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const c = rnd.int(pool);
-        pid[i] = 1 + rnd.int(20);
-        cid[i] = cookieId(c);
-        puid[i] = `p${pid[i]}-${c.toString(36)}-${rnd.int(1000)}`;
-        ts[i] = day + rnd.int(86_400_000);
-      }
-      yield { numRows: n, columns: { cookie_id: cid, partner_id: pid, partner_user_id: puid, ts } };
-    }
-  }
-  async function* segmentBatches(): AsyncGenerator<ColumnBatch> {
-    for (let off = 0; off < segments; off += batch) {
-      const n = Math.min(batch, segments - off);
-      const cid: string[] = new Array(n), segs: Int32Array[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        cid[i] = cookieId(off + i);
-        const s = new Int32Array(1 + rnd.int(12));
-        for (let j = 0; j < s.length; j++) s[j] = 1000 + rnd.int(500);
-        segs[i] = s;
-      }
-      yield { numRows: n, columns: { cookie_id: cid, segment_ids: segs } };
-    }
-  }
-  await writeDataset(joinUri(root, `bench/events/dt=${DATE}`), syncEventSchema, eventBatches(), { overwrite: true });
-  await writeDataset(joinUri(root, `bench/segments/dt=${DATE}`), segmentRowSchema, segmentBatches(), { overwrite: true });
+  await makeRefresherShapedInputs(root, 3_000_000, 600_000);
 }
 
 /** Reads a dataset into row objects as engine/step-input.ts does, touching every value. */
