@@ -1,9 +1,10 @@
 /**
  * Prometheus metrics of one listener process, in a registry of its own (several listeners can live in one
- * test process; in a cluster the primary sums the workers' registries). The request path only increments
- * pre-bound counters; everything else is read at scrape time.
+ * test process; in a cluster the primary sums the workers' registries). The request path only adds 1 to plain
+ * numbers (a prom-client inc() hashes and validates its labels on every call: 0.07 µs against 0.001 µs in a
+ * hot loop); the counters take them at scrape time, as the gauges read their state.
  */
-import { Counter, Gauge, Registry, type Counter as CounterType } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { OUTCOMES, type Outcome } from './log-ring.ts';
 
 /** What the metrics read at scrape time. */
@@ -21,18 +22,45 @@ export interface ListenerState {
 /** The listener's metrics and the hot-path counters. */
 export class ListenerMetrics {
   readonly registry = new Registry();
-  readonly requests: Record<Outcome, CounterType.Internal>;
-  readonly readyChecks: { yes: CounterType.Internal; no: CounterType.Internal };
+  /** Bid requests answered so far, by outcome: the request path adds to these. */
+  readonly requests: Record<Outcome, number> = { hit: 0, miss: 0, 'bad-request': 0, 'not-ready': 0 };
+  /** Ready checks answered so far, by answer. */
+  readonly readyChecks = { yes: 0, no: 0 };
   private readonly clientErrors: Counter<string>;
   readonly rejected: Counter<string>;
   readonly snapshotLoads: Counter<string>;
 
   constructor(state: ListenerState) {
     const registers = [this.registry];
-    const requests = new Counter({ name: 'listener_requests_total', help: 'Bid requests answered, by outcome', labelNames: ['outcome'], registers });
-    this.requests = Object.fromEntries(OUTCOMES.map((o) => [o, requests.labels(o)])) as Record<Outcome, CounterType.Internal>;
-    const ready = new Counter({ name: 'listener_ready_checks_total', help: 'Ready checks, by answer (1 = ready)', labelNames: ['answer'], registers });
-    this.readyChecks = { yes: ready.labels('1'), no: ready.labels('0') };
+    const requests = this.requests;
+    const readyChecks = this.readyChecks;
+    // Counters that take the plain numbers at scrape time: inc() by what was added since the last scrape.
+    const exported = { ...requests };
+    new Counter({
+      name: 'listener_requests_total',
+      help: 'Bid requests answered, by outcome',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        for (const outcome of OUTCOMES) {
+          this.inc({ outcome }, requests[outcome] - exported[outcome]);
+          exported[outcome] = requests[outcome];
+        }
+      },
+    });
+    const exportedReady = { ...readyChecks };
+    new Counter({
+      name: 'listener_ready_checks_total',
+      help: 'Ready checks, by answer (1 = ready)',
+      labelNames: ['answer'],
+      registers,
+      collect() {
+        this.inc({ answer: '1' }, readyChecks.yes - exportedReady.yes);
+        this.inc({ answer: '0' }, readyChecks.no - exportedReady.no);
+        exportedReady.yes = readyChecks.yes;
+        exportedReady.no = readyChecks.no;
+      },
+    });
     this.clientErrors = new Counter({
       name: 'listener_client_errors_total',
       help: 'Connections dropped for bad input (parse errors, oversized headers, slow headers), by error code',

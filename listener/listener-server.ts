@@ -98,7 +98,8 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
     }
     if (target === readyPath) {
       const yes = ready();
-      (yes ? readyChecks.yes : readyChecks.no).inc();
+      if (yes) readyChecks.yes++;
+      else readyChecks.no++;
       plain(res, yes ? 200 : 503, yes ? READY : NOT_READY);
       return;
     }
@@ -111,7 +112,7 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
     }
     const snapshot = watcher.current;
     if (snapshot === undefined) {
-      requests['not-ready'].inc();
+      requests['not-ready']++;
       plain(res, 200, EMPTY_ANSWER);
       ring.append('not-ready', Date.now(), elapsedNs(started), parsed.region, parsed.userId, undefined);
       return;
@@ -119,7 +120,7 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
     const answer = snapshot.lookup(parsed.region, parsed.userId);
     plain(res, 200, answer);
     const outcome = answer === EMPTY_ANSWER ? 'miss' : 'hit';
-    requests[outcome].inc();
+    requests[outcome]++;
     ring.append(outcome, Date.now(), elapsedNs(started), parsed.region, parsed.userId, answer);
   };
 
