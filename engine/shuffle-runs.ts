@@ -88,6 +88,22 @@ export class PairBuffer {
     const data = this.out.buf;
     const starts = this.starts;
     const keyLengths = this.keyLengths;
+    const order = n > this.packedSortLimit ? Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare(a, b)) : this.packedOrder();
+    for (let r = 0; r < n; r++) {
+      const s = starts[order[r]!]!;
+      const keyEnd = s + HEADER + keyLengths[order[r]!]!;
+      write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
+    }
+    this.count = 0;
+    this.out.pos = 0;
+  }
+
+  /** The pairs' indexes in sort order, by native sorts of packed key bytes (up to `packedSortLimit` pairs). */
+  private packedOrder(): Int32Array {
+    const n = this.count;
+    const data = this.out.buf;
+    const starts = this.starts;
+    const keyLengths = this.keyLengths;
     // Bytes every key starts with (the tag byte at least, when all keys start with a string part) would only
     // make ties: the sort starts after them.
     let skip = n > 0 ? keyLengths[0]! : 0;
@@ -98,17 +114,6 @@ export class PairBuffer {
       let j = 0;
       while (j < m && data[k + j] === data[k0 + j]) j++;
       skip = j;
-    }
-    if (n > this.packedSortLimit) {
-      const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => this.compare(a, b));
-      for (const i of order) {
-        const s = starts[i]!;
-        const keyEnd = s + HEADER + keyLengths[i]!;
-        write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
-      }
-      this.count = 0;
-      this.out.pos = 0;
-      return;
     }
     // Sort 64-bit numbers natively: the key's next 5 bytes above the pair's index (24 bits), so equal
     // prefixes keep insertion order; pairs whose prefixes tie are then ordered on the rest of their keys.
@@ -139,13 +144,7 @@ export class PairBuffer {
       if (j - i > 1) this.sortTies(order, i, j, skip + 5);
       i = j;
     }
-    for (let r = 0; r < n; r++) {
-      const s = starts[order[r]!]!;
-      const keyEnd = s + HEADER + keyLengths[order[r]!]!;
-      write(data, s, s + HEADER, keyEnd, keyEnd + data.readUInt32LE(s + 4));
-    }
-    this.count = 0;
-    this.out.pos = 0;
+    return order;
   }
 
   /** Compares pairs `a` and `b` on whole keys, then insertion order. */
