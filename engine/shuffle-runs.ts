@@ -135,15 +135,7 @@ export class PairBuffer {
     packed.sort();
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = words[2 * i + 1 - hiWord]! & 0xffffff;
-    let i = 0;
-    while (i < n) {
-      const hi = words[2 * i + hiWord]!;
-      const lo = words[2 * i + 1 - hiWord]! >>> 24;
-      let j = i + 1;
-      while (j < n && words[2 * j + hiWord] === hi && words[2 * j + 1 - hiWord]! >>> 24 === lo) j++;
-      if (j - i > 1) this.sortTies(order, i, j, skip + 5);
-      i = j;
-    }
+    forEachTie(words, n, (from, to) => this.sortTies(order, from, to, skip + 5));
     return order;
   }
 
@@ -200,16 +192,27 @@ export class PairBuffer {
     for (let r = 0; r < n; r++) order[from + r] = words[2 * r + 1 - hiWord]! & 0xffffff;
     // Pairs tied here on a key that ended are equal keys, now in index order.
     if (!continues) return;
-    let r = 0;
-    while (r < n) {
-      const hi = words[2 * r + hiWord]!;
-      const lo = words[2 * r + 1 - hiWord]! >>> 24;
-      let q = r + 1;
-      while (q < n && words[2 * q + hiWord] === hi && words[2 * q + 1 - hiWord]! >>> 24 === lo) q++;
+    forEachTie(words, n, (r, q, hi, lo) => {
       // A tie whose last byte is 0 ended within these 4 bytes: equal keys, in order.
-      if (q - r > 1 && ((hi & 31) !== 0 || lo !== 0)) this.sortTies(order, from + r, from + q, depth + 4);
-      r = q;
-    }
+      if ((hi & 31) !== 0 || lo !== 0) this.sortTies(order, from + r, from + q, depth + 4);
+    });
+  }
+}
+
+/**
+ * Calls `visit(from, to, hi, lo)` for each run of two or more sorted packed entries whose key bits (all but
+ * the low 24-bit index) are equal: `hi` is the high word, `lo` the low word's top 8 bits.
+ */
+function forEachTie(words: Uint32Array, n: number, visit: (from: number, to: number, hi: number, lo: number) => void): void {
+  const hiWord = LITTLE_ENDIAN ? 1 : 0;
+  let i = 0;
+  while (i < n) {
+    const hi = words[2 * i + hiWord]!;
+    const lo = words[2 * i + 1 - hiWord]! >>> 24;
+    let j = i + 1;
+    while (j < n && words[2 * j + hiWord] === hi && words[2 * j + 1 - hiWord]! >>> 24 === lo) j++;
+    if (j - i > 1) visit(i, j, hi, lo);
+    i = j;
   }
 }
 
