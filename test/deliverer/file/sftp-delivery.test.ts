@@ -168,7 +168,9 @@ describe('file deliverer over SFTP (real sshd)', () => {
     const remoteDir = path.join(dir, 'remote', 'globex');
     const b = await writeBatch(root, { partner: 'globex', period: '2026-11-23', approxBytes: 3_000_000 });
     const metrics = new DelivererMetrics();
-    const delivery = deliverBatches(options([partner('globex', remoteDir)], { metrics, maxBytesPerSecond: 1_500_000 }));
+    // A 4 s upload: room for a loaded box to see it start and stop sshd before its end (at about 1 s, a run
+    // under load dropped the connection only after the upload, during the rename).
+    const delivery = deliverBatches(options([partner('globex', remoteDir)], { metrics, maxBytesPerSecond: Math.ceil(b.content.length / 4) }));
     await waitFor(async () => {
       for (const name of await parts(remoteDir)) if ((await fs.stat(path.join(remoteDir, name))).size > 0) return true;
       return undefined;
@@ -197,7 +199,7 @@ describe('file deliverer over SFTP (real sshd)', () => {
       user: sshd.user,
       keyPath: sshd.userKeyPath,
       hostKeySha256: sshd.hostKeySha256,
-      maxBytesPerSecond: 1_000_000,
+      maxBytesPerSecond: Math.ceil(b.content.length / 4), // a 4 s upload: the kill lands mid-upload even on a loaded box
     };
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'deliver-child.ts'), JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
