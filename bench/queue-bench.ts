@@ -43,6 +43,26 @@ function settledRss(): number {
   return process.memoryUsage().rss;
 }
 
+/** Enqueues pool batches round-robin over the queues until `items` are in; `afterRound` sees the count so far. Returns the count. */
+async function fillRounds(
+  items: number,
+  batches: Map<QueueKey, RequestBatch[]>,
+  enqueue: (key: QueueKey, batch: RequestBatch) => Promise<unknown>,
+  afterRound?: (done: number) => void,
+): Promise<number> {
+  let done = 0;
+  for (let round = 0; done < items; round++) {
+    for (const key of KEYS) {
+      if (done >= items) break;
+      const list = batches.get(key)!;
+      await enqueue(key, list[round % list.length]!);
+      done += BATCH;
+    }
+    afterRound?.(done);
+  }
+  return done;
+}
+
 /**
  * RSS is read after a tenth of the items and at the end: the delta over the last nine tenths is what the items
  * cost, without the pool's garbage or the heap settling at the start.
@@ -52,22 +72,15 @@ async function fillEmbedded(items: number): Promise<ChildResult> {
   const broker = new EmbeddedBroker();
   settledRss();
   const t0 = performance.now();
-  let done = 0;
   let base: { rss: number; done: number } | undefined;
   let paused = 0;
-  for (let round = 0; done < items; round++) {
-    for (const key of KEYS) {
-      if (done >= items) break;
-      const list = batches.get(key)!;
-      await broker.enqueue(key, list[round % list.length]!);
-      done += BATCH;
-    }
-    if (!base && done >= items / 10) {
+  const done = await fillRounds(items, batches, (key, batch) => broker.enqueue(key, batch), (sofar) => {
+    if (!base && sofar >= items / 10) {
       const p0 = performance.now();
-      base = { rss: settledRss(), done };
+      base = { rss: settledRss(), done: sofar };
       paused += performance.now() - p0;
     }
-  }
+  });
   const seconds = (performance.now() - t0 - paused) / 1000;
   const bytesPerItem = (settledRss() - base!.rss) / (done - base!.done);
   const depth = (await broker.stats()).reduce((n, s) => n + s.depth, 0);
@@ -114,15 +127,7 @@ async function fillRedis(items: number, url: string): Promise<ChildResult> {
   const broker = new RedisBroker({ url, keyPrefix: 'bench:' });
   await broker.connect();
   const t0 = performance.now();
-  let done = 0;
-  for (let round = 0; done < items; round++) {
-    for (const key of KEYS) {
-      if (done >= items) break;
-      const list = batches.get(key)!;
-      await broker.enqueue(key, list[round % list.length]!);
-      done += BATCH;
-    }
-  }
+  const done = await fillRounds(items, batches, (key, batch) => broker.enqueue(key, batch));
   const seconds = (performance.now() - t0) / 1000;
   const depth = (await broker.stats()).reduce((n, s) => n + s.depth, 0);
   await broker.close();

@@ -73,22 +73,8 @@ export async function runListenerCluster(settings: ListenerClusterSettings, logg
   }
 
   const aggregator = new AggregatorRegistry();
-  let metricsServer: http.Server | undefined;
-  let metricsPort: number | undefined;
-  if (settings.metricsPort !== undefined) {
-    metricsServer = http.createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      aggregator.clusterMetrics().then(
-        (text) => res.writeHead(200, { 'Content-Type': aggregator.contentType }).end(text),
-        (error: Error) => res.writeHead(500).end(error.message),
-      );
-    });
-    await new Promise<void>((resolve) => metricsServer!.listen(settings.metricsPort, settings.metricsHost, resolve));
-    metricsPort = (metricsServer.address() as { port: number }).port;
-  }
+  const metricsServer = await serveMetrics(settings, () => aggregator.clusterMetrics(), aggregator.contentType);
+  const metricsPort = metricsServer && (metricsServer.address() as { port: number }).port;
   logger.info({ port, workers: settings.workers, metricsPort }, 'courier listen: workers listening');
 
   const stop = async () => {
@@ -101,32 +87,15 @@ export async function runListenerCluster(settings: ListenerClusterSettings, logg
     }
     await stopped;
   };
-  const onSignal = () => void stop();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
-  void stopped.then(() => {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
-  });
+  stopOnSignals(stop, stopped);
   return { port, metricsPort, stop, stopped };
 }
 
 async function runInProcess(settings: ListenerClusterSettings, logger: Logger): Promise<ListenerCluster> {
   const listener = await startListener(settings, logger);
-  let metricsServer: http.Server | undefined;
-  let metricsPort: number | undefined;
-  if (settings.metricsPort !== undefined) {
-    const registry = listener.metrics.registry;
-    metricsServer = http.createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      void registry.metrics().then((text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text));
-    });
-    await new Promise<void>((resolve) => metricsServer!.listen(settings.metricsPort, settings.metricsHost, resolve));
-    metricsPort = (metricsServer.address() as { port: number }).port;
-  }
+  const registry = listener.metrics.registry;
+  const metricsServer = await serveMetrics(settings, () => registry.metrics(), registry.contentType);
+  const metricsPort = metricsServer && (metricsServer.address() as { port: number }).port;
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
   const stop = async () => {
@@ -134,6 +103,29 @@ async function runInProcess(settings: ListenerClusterSettings, logger: Logger): 
     await listener.stop();
     resolveStopped();
   };
+  stopOnSignals(stop, stopped);
+  return { port: listener.port, metricsPort, stop, stopped };
+}
+
+/** Serves /metrics with `text()` on the configured port, when there is one. */
+async function serveMetrics(settings: ListenerClusterSettings, text: () => Promise<string>, contentType: string): Promise<http.Server | undefined> {
+  if (settings.metricsPort === undefined) return undefined;
+  const server = http.createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end();
+      return;
+    }
+    text().then(
+      (body) => res.writeHead(200, { 'Content-Type': contentType }).end(body),
+      (error: Error) => res.writeHead(500).end(error.message),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(settings.metricsPort, settings.metricsHost, resolve));
+  return server;
+}
+
+/** Stops on SIGTERM or SIGINT until stopped, then lets go of the signals. */
+function stopOnSignals(stop: () => Promise<void>, stopped: Promise<void>): void {
   const onSignal = () => void stop();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
@@ -141,5 +133,4 @@ async function runInProcess(settings: ListenerClusterSettings, logger: Logger): 
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   });
-  return { port: listener.port, metricsPort, stop, stopped };
 }
