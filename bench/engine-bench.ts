@@ -18,6 +18,7 @@ import { localRunner } from '../engine/index.ts';
 import { refresherShapedJob } from './refresher-shaped-job.ts';
 import { INPUT_DATE, makeRefresherShapedInputs } from './refresher-shaped-inputs.ts';
 import { report, timed } from './bench-report.ts';
+import { measureIoFloor } from './engine-io-floor.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,8 +68,20 @@ async function child(phase: string, dir: string): Promise<void> {
   );
   const duckRows = Number((await conn.runAndReadAll(`SELECT count(*) FROM '${out}'`)).getRows()[0]![0]);
   conn.closeSync();
+  // The storage floor (bench/engine-io-floor.ts): our inputs read into rows and our output rows written, with
+  // no engine work between, on as many workers as the runner used.
+  const floor = await measureIoFloor({
+    workers: os.availableParallelism(),
+    inputs: [
+      { uri: joinUri(root, `bench/events/dt=${DATE}`), columns: ['cookie_id', 'partner_id', 'partner_user_id', 'ts'] },
+      { uri: joinUri(root, `bench/segments/dt=${DATE}`), columns: ['cookie_id', 'segment_ids'] },
+    ],
+    output: joinUri(root, `bench/joined/dt=${DATE}`),
+    scratch: joinUri(root, 'bench/floor'),
+  });
+  if (floor.rowsWritten !== step.recordsOut) throw new Error(`storage floor wrote ${floor.rowsWritten} rows, the job ${step.recordsOut}`);
   process.stdout.write(
-    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
+    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
   );
 }
 
@@ -100,6 +113,7 @@ if (args.phase !== undefined) {
   const base = await runChild(events, segments, 1024);
   if (base.rowsOut !== base.duckRows) throw new Error(`local runner wrote ${base.rowsOut} rows, DuckDB ${base.duckRows}`);
   report({ bench: 'engine', metric: 'refresher-shaped job', value: base.seconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.seconds! / base.duckdbSeconds!, goal: 'ratio <= 2', events, segments, rowsOut: base.rowsOut, rowsPerSecond: (events + segments) / base.seconds! });
+  report({ bench: 'engine', metric: 'storage floor: inputs read into rows, output rows written, no engine work', value: base.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.floorSeconds! / base.duckdbSeconds!, engineShare: (base.seconds! - base.floorSeconds!) / base.seconds! });
   const big = await runChild(events * 10, segments * 10, 2048);
   if (big.rowsOut !== big.duckRows) throw new Error(`10x: local runner wrote ${big.rowsOut} rows, DuckDB ${big.duckRows}`);
   report({ bench: 'engine', metric: '10x data, memoryMb 2048', value: big.seconds!, unit: 's', anchor: '1x time', anchorValue: base.seconds!, ratio: big.seconds! / base.seconds!, goal: 'ratio <= 11', duckdbSeconds: big.duckdbSeconds, spilledRuns: big.spilledRuns });
