@@ -52,6 +52,11 @@ export class RawConnection {
     return true;
   }
 
+  /** Bytes received and not yet read as a response. */
+  get unread(): string {
+    return this.data.toString('latin1');
+  }
+
   write(bytes: string | Buffer): void {
     this.socket.write(bytes);
   }
@@ -62,10 +67,10 @@ export class RawConnection {
     return this.response();
   }
 
-  /** The next response, or throws when the connection closes or nothing comes within `timeoutMs`. */
-  async response(timeoutMs = 5000): Promise<RawResponse> {
+  /** The next response (for a HEAD request `bodyless`), or throws when the connection closes or nothing comes within `timeoutMs`. */
+  async response(timeoutMs = 5000, bodyless = false): Promise<RawResponse> {
     let parsed: { response: RawResponse; length: number } | undefined;
-    const ok = await this.until(() => (parsed = parse(this.data)) !== undefined || this.closed, timeoutMs);
+    const ok = await this.until(() => (parsed = parse(this.data, bodyless)) !== undefined || this.closed, timeoutMs);
     if (!parsed) throw new Error(ok ? 'connection closed before a response' : 'no response in time');
     this.data = this.data.subarray(parsed.length);
     return parsed.response;
@@ -81,7 +86,7 @@ export class RawConnection {
   }
 }
 
-function parse(data: Buffer): { response: RawResponse; length: number } | undefined {
+function parse(data: Buffer, bodyless: boolean): { response: RawResponse; length: number } | undefined {
   const end = data.indexOf('\r\n\r\n');
   if (end < 0) return undefined;
   const [statusLine, ...lines] = data.toString('latin1', 0, end).split('\r\n');
@@ -90,7 +95,7 @@ function parse(data: Buffer): { response: RawResponse; length: number } | undefi
     const i = l.indexOf(':');
     headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
   }
-  const length = Number(headers['content-length'] ?? 0);
+  const length = bodyless ? 0 : Number(headers['content-length'] ?? 0);
   if (data.length < end + 4 + length) return undefined;
   return {
     response: { status: Number(statusLine!.split(' ')[1]), headers, body: data.toString('utf8', end + 4, end + 4 + length) },
