@@ -61,11 +61,7 @@ export class BusHttpAnswers {
     out[bodyStart - 3] = 0x0a;
     out[bodyStart - 2] = 0x0d;
     out[bodyStart - 1] = 0x0a;
-    if (!head) {
-      // Answers are a few codes: a byte loop beats the native copy's call cost below a few dozen bytes.
-      if (length <= 64) for (let k = 0; k < length; k++) out[bodyStart + k] = body[k]!;
-      else out.set(body, bodyStart);
-    }
+    if (!head) out.set(body, bodyStart);
     return out;
   }
 }

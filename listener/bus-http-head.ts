@@ -65,10 +65,10 @@ function matches(buf: Uint8Array, at: number, name: Uint8Array): boolean {
 export function parseRequestHead(buf: Uint8Array, start: number, end: number, maxBytes: number, out: RequestHead): HeadResult {
   const limit = Math.min(end, start + maxBytes);
   // Running out of bytes: more may come, unless maxBytes of them did not make a head.
-  const more = (): HeadResult => (end - start >= maxBytes ? 'HPE_HEADER_OVERFLOW' : 'incomplete');
+  const more: HeadResult = end - start >= maxBytes ? 'HPE_HEADER_OVERFLOW' : 'incomplete';
   let i = start;
   while (i < limit && TOKEN[buf[i]!] === 1) i++;
-  if (i >= limit) return more();
+  if (i >= limit) return more;
   const methodLength = i - start;
   if (buf[i] !== SP || methodLength === 0) return 'HPE_INVALID_METHOD';
   if (methodLength === 3 && buf[start] === 0x47 && buf[start + 1] === 0x45 && buf[start + 2] === 0x54) out.method = 'GET';
@@ -82,7 +82,7 @@ export function parseRequestHead(buf: Uint8Array, start: number, end: number, ma
     const c = buf[i]!;
     if (c <= SP || c === 0x7f) break;
   }
-  if (i >= limit) return more();
+  if (i >= limit) return more;
   if (buf[i] !== SP) return 'HPE_INVALID_URL';
   out.targetStart = targetStart;
   out.targetEnd = i;
@@ -90,7 +90,7 @@ export function parseRequestHead(buf: Uint8Array, start: number, end: number, ma
   // "HTTP/1.x\r\n"
   if (limit - ++i < 10) {
     for (let k = 0; i + k < limit; k++) if (buf[i + k] !== 'HTTP/1.0\r\n'.charCodeAt(k) && k !== 7) return 'HPE_INVALID_VERSION';
-    return more();
+    return more;
   }
   if (buf[i] !== 0x48 || buf[i + 1] !== 0x54 || buf[i + 2] !== 0x54 || buf[i + 3] !== 0x50 || buf[i + 4] !== 0x2f || buf[i + 5] !== 0x31 || buf[i + 6] !== 0x2e) return 'HPE_INVALID_VERSION';
   const minor = buf[i + 7]! - 0x30;
@@ -102,16 +102,16 @@ export function parseRequestHead(buf: Uint8Array, start: number, end: number, ma
   out.close = false;
   out.keepAlive = false;
   for (;;) {
-    if (i >= limit) return more();
+    if (i >= limit) return more;
     if (buf[i] === CR) {
-      if (i + 1 >= limit) return more();
+      if (i + 1 >= limit) return more;
       if (buf[i + 1] !== LF) return 'HPE_INVALID_HEADER_TOKEN';
       out.end = i + 2;
       return 'complete';
     }
     const nameStart = i;
     while (i < limit && TOKEN[buf[i]!] === 1) i++;
-    if (i >= limit) return more();
+    if (i >= limit) return more;
     const nameLength = i - nameStart;
     if (buf[i] !== COLON || nameLength === 0) return 'HPE_INVALID_HEADER_TOKEN';
     i++;
@@ -122,7 +122,7 @@ export function parseRequestHead(buf: Uint8Array, start: number, end: number, ma
       if (c === CR) break;
       if ((c < SP && c !== HT) || c === 0x7f) return 'HPE_INVALID_HEADER_TOKEN';
     }
-    if (i + 1 >= limit) return more();
+    if (i + 1 >= limit) return more;
     if (buf[i + 1] !== LF) return 'HPE_INVALID_HEADER_TOKEN';
     let valueEnd = i;
     while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HT)) valueEnd--;
