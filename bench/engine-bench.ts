@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
      * measured process's RSS holds nothing of the generation). */
     phase: { type: 'string' },
     dir: { type: 'string' },
+    /** Internal: `no` skips the storage floor (the 10x run: its workers would hold all output rows at once). */
+    floor: { type: 'string' },
   },
 });
 const events = Number(args.events);
@@ -70,7 +72,7 @@ async function child(phase: string, dir: string): Promise<void> {
   conn.closeSync();
   // The storage floor (bench/engine-io-floor.ts): our inputs read into rows and our output rows written, with
   // no engine work between, on as many workers as the runner used.
-  const floor = await measureIoFloor({
+  const floor = args.floor === 'no' ? undefined : await measureIoFloor({
     workers: os.availableParallelism(),
     inputs: [
       { uri: joinUri(root, `bench/events/dt=${DATE}`), columns: ['cookie_id', 'partner_id', 'partner_user_id', 'ts'] },
@@ -79,15 +81,15 @@ async function child(phase: string, dir: string): Promise<void> {
     output: joinUri(root, `bench/joined/dt=${DATE}`),
     scratch: joinUri(root, 'bench/floor'),
   });
-  if (floor.rowsWritten !== step.recordsOut) throw new Error(`storage floor wrote ${floor.rowsWritten} rows, the job ${step.recordsOut}`);
+  if (floor && floor.rowsWritten !== step.recordsOut) throw new Error(`storage floor wrote ${floor.rowsWritten} rows, the job ${step.recordsOut}`);
   process.stdout.write(
-    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
+    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor?.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
   );
 }
 
-function runPhase(phase: string, dir: string, ev: number, sg: number, memoryMb: number): string {
+function runPhase(phase: string, dir: string, ev: number, sg: number, memoryMb: number, floor = true): string {
   const me = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--phase', phase, '--dir', dir, '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb)], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--phase', phase, '--dir', dir, '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb), '--floor', floor ? 'yes' : 'no'], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
@@ -97,11 +99,11 @@ function runPhase(phase: string, dir: string, ev: number, sg: number, memoryMb: 
 }
 
 /** Makes the inputs in one process and measures in a fresh one. */
-async function runChild(ev: number, sg: number, memoryMb: number): Promise<Record<string, number>> {
+async function runChild(ev: number, sg: number, memoryMb: number, floor: boolean): Promise<Record<string, number>> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'courier-bench-engine-'));
   try {
     runPhase('make', dir, ev, sg, memoryMb);
-    return JSON.parse(runPhase('run', dir, ev, sg, memoryMb).trim().split('\n').pop()!) as Record<string, number>;
+    return JSON.parse(runPhase('run', dir, ev, sg, memoryMb, floor).trim().split('\n').pop()!) as Record<string, number>;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -110,11 +112,11 @@ async function runChild(ev: number, sg: number, memoryMb: number): Promise<Recor
 if (args.phase !== undefined) {
   await child(args.phase, args.dir!);
 } else {
-  const base = await runChild(events, segments, 1024);
+  const base = await runChild(events, segments, 1024, true);
   if (base.rowsOut !== base.duckRows) throw new Error(`local runner wrote ${base.rowsOut} rows, DuckDB ${base.duckRows}`);
   report({ bench: 'engine', metric: 'refresher-shaped job', value: base.seconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.seconds! / base.duckdbSeconds!, goal: 'ratio <= 2', events, segments, rowsOut: base.rowsOut, rowsPerSecond: (events + segments) / base.seconds! });
   report({ bench: 'engine', metric: 'storage floor: inputs read into rows, output rows written, no engine work', value: base.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.floorSeconds! / base.duckdbSeconds!, engineShare: (base.seconds! - base.floorSeconds!) / base.seconds! });
-  const big = await runChild(events * 10, segments * 10, 2048);
+  const big = await runChild(events * 10, segments * 10, 2048, false);
   if (big.rowsOut !== big.duckRows) throw new Error(`10x: local runner wrote ${big.rowsOut} rows, DuckDB ${big.duckRows}`);
   report({ bench: 'engine', metric: '10x data, memoryMb 2048', value: big.seconds!, unit: 's', anchor: '1x time', anchorValue: base.seconds!, ratio: big.seconds! / base.seconds!, goal: 'ratio <= 11', duckdbSeconds: big.duckdbSeconds, spilledRuns: big.spilledRuns });
   report({ bench: 'engine', metric: '10x peak RSS', value: big.maxRssMb!, unit: 'MB', anchor: 'memoryMb cap', anchorValue: 2048, ratio: big.maxRssMb! / 2048, goal: 'ratio <= 1.25' });
