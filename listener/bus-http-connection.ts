@@ -107,7 +107,13 @@ export class BusHttpConnection {
 
   private write(bytes: Buffer): void {
     if (this.closeAfter) this.finish(bytes);
-    else this.socket.write(bytes);
+    else if (!this.socket.write(bytes) && !this.socket.isPaused()) {
+      // A client that sends requests without reading the answers: read no more until they drain, so the
+      // answers waiting in memory stay bounded (by about one read's worth of requests).
+      const socket = this.socket;
+      socket.pause();
+      socket.once('drain', () => socket.resume());
+    }
   }
 
   /** A head the listener will not answer normally: counted, answered with its status, closed. */

@@ -1,5 +1,6 @@
 // The listener's own HTTP/1.1 reading and answering, over raw sockets against a real listener (one process):
 // how requests arrive (split, pipelined), how connections end, and bad input on one connection among many.
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startListener, type RunningListener } from '../../listener/index.ts';
 import { buildFixtureSnapshot, listenerSettings, silentLogger, tempRoot } from './listener-fixtures.ts';
@@ -233,4 +234,42 @@ describe('a graceful stop', () => {
       await t.done();
     }
   });
+});
+
+describe('a client that does not read its answers', () => {
+  it('is read no further until its answers drain, then gets every answer in order', async () => {
+    const t = await tempRoot();
+    await buildFixtureSnapshot(t.root, '2026-11-23');
+    const listener = await startListener(listenerSettings(t.root, t.logDir), silentLogger);
+    let serverSide: Socket | undefined;
+    listener.server.on('connection', (s: Socket) => (serverSide = s));
+    const client = connect({ port: listener.port, host: '127.0.0.1' });
+    try {
+      await new Promise((r) => client.once('connect', r));
+      client.pause();
+      const count = 100_000;
+      const [uid, body] = USERS[1]!;
+      client.write(request(uid).repeat(count));
+      const deadline = Date.now() + 10_000;
+      while (!serverSide?.isPaused() && Date.now() < deadline) await sleep(20);
+      expect(serverSide?.isPaused()).toBe(true);
+      // Reading the answers lets the server go on until every request is answered.
+      let received = '';
+      client.setEncoding('latin1').on('data', (d: string) => (received += d));
+      client.resume();
+      // Until the answers stop coming.
+      for (let seen = -1; received.length !== seen && Date.now() < deadline + 10_000; ) {
+        seen = received.length;
+        await sleep(300);
+      }
+      const answer = `Content-Length: ${body.length}\r\n\r\n${body}`;
+      const answers = received.split('HTTP/1.1 200 OK\r\n').slice(1);
+      expect(answers).toHaveLength(count);
+      expect(answers.every((a) => a.endsWith(answer))).toBe(true);
+    } finally {
+      client.destroy();
+      await listener.stop();
+      await t.done();
+    }
+  }, 30_000);
 });
