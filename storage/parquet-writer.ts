@@ -96,17 +96,24 @@ function copyInt64(vec: duckdb.Vector, col: Float64Array, off: number, n: number
 }
 
 let scratchStrings = new Uint8Array(16 * 2048);
+let scratchLong = new Int32Array(2048);
 
 /**
- * Fills a VARCHAR vector from `values[start..start+count)`. DuckDB stores strings of up to 12 bytes inline
- * in their 16-byte slot, so short ASCII strings (segment codes, priorities) are encoded here and copied in
- * with one native call; only longer ones pay a native call each. Returns the rows that were null.
+ * Fills a VARCHAR vector from `values[start..start+count)`, writing DuckDB's 16-byte string slots
+ * (`duckdb_string_t` in duckdb.h) with one memory copy. Strings of up to 12 bytes are inlined in their slot.
+ * Longer ASCII strings are joined into one string, assigned to the vector once (DuckDB copies it into the
+ * vector's own string heap), and each slot points at its part of that copy: one native call per chunk
+ * instead of one per string (those calls were ~40% of writing rows). Non-ASCII long strings are assigned one
+ * by one. Null rows are pushed to `nulls`.
  */
 function fillStrings(vec: duckdb.Vector, values: readonly (string | null | undefined)[], start: number, count: number, nulls: number[] | undefined): void {
   if (scratchStrings.length < count * 16) scratchStrings = new Uint8Array(count * 16);
+  if (scratchLong.length < count) scratchLong = new Int32Array(count);
   const buf = scratchStrings;
   buf.fill(0, 0, count * 16);
-  const long: number[] = [];
+  const parts: string[] = [];
+  const slow: number[] = [];
+  let longBytes = 0;
   for (let i = 0; i < count; i++) {
     const s = values[start + i];
     if (s === null || s === undefined) {
@@ -114,13 +121,11 @@ function fillStrings(vec: duckdb.Vector, values: readonly (string | null | undef
       continue;
     }
     const len = s.length;
-    if (len > 12) {
-      long.push(i);
-      continue;
-    }
     const o = i * 16;
     let ascii = true;
-    for (let j = 0; j < len; j++) {
+    // Inlined strings keep all their bytes in the slot; long ones keep a 4-byte prefix there.
+    const kept = len > 12 ? 4 : len;
+    for (let j = 0; j < kept; j++) {
       const ch = s.charCodeAt(j);
       if (ch > 127) {
         ascii = false;
@@ -129,13 +134,48 @@ function fillStrings(vec: duckdb.Vector, values: readonly (string | null | undef
       buf[o + 4 + j] = ch;
     }
     if (!ascii) {
-      long.push(i);
+      slow.push(i);
       continue;
     }
-    buf[o] = len; // little-endian uint32 length; len <= 12
+    buf[o] = len & 0xff; // little-endian uint32 length
+    buf[o + 1] = (len >>> 8) & 0xff;
+    buf[o + 2] = (len >>> 16) & 0xff;
+    buf[o + 3] = len >>> 24;
+    if (len > 12) {
+      scratchLong[parts.length] = i;
+      parts.push(s);
+      longBytes += len;
+    }
+  }
+  if (parts.length > 0) {
+    const joined = parts.join('');
+    if (Buffer.byteLength(joined, 'utf8') !== longBytes) {
+      // A non-ASCII character past a long string's first 4: this chunk's long strings go one by one.
+      for (let k = 0; k < parts.length; k++) slow.push(scratchLong[k]!);
+    } else {
+      duckdb.vector_assign_string_element(vec, 0, joined);
+      // Slot 0 now points at DuckDB's copy of the joined bytes: read its pointer as two 32-bit halves.
+      const slot0 = new DataView(duckdb.vector_get_data(vec, 16).slice(0, 16).buffer);
+      const baseLo = slot0.getUint32(8, true);
+      const baseHi = slot0.getUint32(12, true);
+      const view = new DataView(buf.buffer, buf.byteOffset);
+      let at = 0;
+      for (let k = 0; k < parts.length; k++) {
+        const o = scratchLong[k]! * 16;
+        let lo = baseLo + at;
+        let hi = baseHi;
+        if (lo >= TWO_32) {
+          lo -= TWO_32;
+          hi++;
+        }
+        view.setUint32(o + 8, lo, true);
+        view.setUint32(o + 12, hi, true);
+        at += parts[k]!.length;
+      }
+    }
   }
   duckdb.copy_data_to_vector(vec, 0, buf.buffer, 0, count * 16);
-  for (const i of long) duckdb.vector_assign_string_element(vec, i, values[start + i]!);
+  for (const i of slow) duckdb.vector_assign_string_element(vec, i, values[start + i]!);
 }
 
 function markInvalid(vec: duckdb.Vector, rows: number[], n: number): void {

@@ -336,6 +336,37 @@ async function readWithHyparquet(file: string): Promise<{ rows: Record<string, u
   return { rows, metadata: parquetMetadata(ab) };
 }
 
+describe('strings over 12 bytes, written in bulk per chunk', () => {
+  // The writer joins a chunk's long ASCII strings into one string handed to DuckDB once and points each slot
+  // into it; a long string with a non-ASCII character sends its chunk's long strings one by one.
+  const schema = defineSchema({ id: 'string', maybe: { type: 'string', nullable: true }, tags: 'list<string>' });
+  const ascii = (i: number, len: number) => (`k${i}-`.padEnd(len, String.fromCharCode(97 + (i % 26))) + '|').slice(0, len);
+  function rowsOf(n: number, twist: (i: number) => string | undefined): Row[] {
+    return Array.from({ length: n }, (_, i) => ({
+      id: twist(i) ?? ascii(i, 13 + (i % 300)),
+      maybe: i % 7 === 0 ? null : i % 5 === 0 ? `short${i % 10}` : ascii(i * 3, 13 + (i % 40)),
+      tags: Array.from({ length: i % 4 }, (_, j) => (j === 1 ? 'tiny' : ascii(i + j, 12 + j * 9))),
+    }));
+  }
+  const cases: [string, (i: number) => string | undefined][] = [
+    ['all ASCII (every chunk in bulk)', () => undefined],
+    ['a non-ASCII character past the prefix in one chunk', (i) => (i === 3000 ? `${ascii(i, 20)}é${ascii(i, 20)}` : undefined)],
+    ['non-ASCII within the 4-byte prefix now and then', (i) => (i % 997 === 0 ? `日本${ascii(i, 30)}` : undefined)],
+    ['4-byte characters and separators in long strings', (i) => (i % 501 === 0 ? `😀${ascii(i, 14)}\x1f${ascii(i, 15)}` : undefined)],
+  ];
+  for (const [name, twist] of cases) {
+    it(`${name}: exact through DuckDB and hyparquet`, async () => {
+      const rows = rowsOf(10_000, twist);
+      const { file } = await freshTarget();
+      // Batches of uneven size, so chunks start mid-batch and the last chunk is short.
+      const batches = [0, 1234, 5000, 5001, 10_000].slice(1).map((to, k, tos) => rowsToBatch(schema, rows.slice(k === 0 ? 0 : tos[k - 1], to)));
+      await writeParquetFile(file, schema, batches);
+      expectSameRows(await readRows(file, schema), rows, name);
+      expectSameRows(normaliseHyparquet(schema, (await readWithHyparquet(file)).rows), rows, `${name} (hyparquet)`);
+    });
+  }
+});
+
 describe('files are readable by an independent reader (hyparquet)', () => {
   const rows = edgeRows(3000, 11);
   const expected = canonical(ALL_SCHEMA, rows);
