@@ -1,6 +1,6 @@
 /**
  * Writes column batches to one Parquet file through DuckDB: batches are appended into a temporary table
- * as raw data chunks (numbers by bulk memory copy, strings one native call each), then `COPY ... TO`
+ * as raw data chunks (numbers by bulk memory copy, strings by one native call per chunk), then `COPY ... TO`
  * encodes the file with DuckDB's own multi-threaded Parquet writer. The file appears under its final
  * name only once complete.
  */
