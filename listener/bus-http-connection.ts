@@ -135,6 +135,7 @@ export class BusHttpConnection {
     if (this.finished) return;
     this.finished = true;
     this.pending = undefined;
+    this.headStartedAt = 0;
     const socket = this.socket;
     if (!socket.writable) {
       socket.destroy();
