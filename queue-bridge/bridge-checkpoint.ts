@@ -44,9 +44,14 @@ const checkpointSchema = z.strictObject({
   datasets: z.record(z.string(), z.strictObject({ checksum: z.string(), done: z.boolean(), files: z.record(z.string(), fileProgress) })),
 });
 
+/** The bridge's area of a storage root: its checkpoint, and the lock that keeps it to one bridge. */
+export function bridgeAreaUri(root: string): string {
+  return joinUri(root, '_bridge');
+}
+
 /** Where the checkpoint of a storage root lives. */
 export function checkpointUri(root: string): string {
-  return joinUri(root, '_bridge', 'checkpoint.json');
+  return joinUri(bridgeAreaUri(root), 'checkpoint.json');
 }
 
 /** Reads the checkpoint, or an empty one when there is none yet; a damaged file is an error saying what to do. */

@@ -10,9 +10,9 @@
  * - Acknowledgements: each enqueued batch is a span of the queue's sequence numbers mapped to a file range; the
  *   broker's acknowledgement floor moves each file's `acked` mark, which the checkpoint records.
  */
-import { checkListedFile, fileSystemFor, readParquetFile, type RecordSchema } from '../storage/index.ts';
+import { checkListedFile, fileSystemFor, lockStoreArea, readParquetFile, type RecordSchema } from '../storage/index.ts';
 import type { Broker, QueueStats } from './broker.ts';
-import { readCheckpoint, writeCheckpoint, type BridgeCheckpoint, type FileProgress } from './bridge-checkpoint.ts';
+import { bridgeAreaUri, readCheckpoint, writeCheckpoint, type BridgeCheckpoint, type FileProgress } from './bridge-checkpoint.ts';
 import { completeRequestDays, openRequestDataset, type RequestDataset, type RequestFile } from './request-datasets.ts';
 import { queuedRequestSchema, queueName, requestBatchFromColumns, type QueueKey } from './sync-request.ts';
 
@@ -201,9 +201,30 @@ function feedOrder(a: Feed, b: Feed): number {
 
 /**
  * Runs the bridge until every discovered dataset is handed over and acknowledged (or, with `watch`, until
- * `signal` aborts). Resumes from the checkpoint; writes it as it goes and before returning.
+ * `signal` aborts). Resumes from the checkpoint; writes it as it goes and before returning. Holds the store's
+ * bridge lock (`_bridge/lock`): a second bridge on the same store is refused, naming the first; if the lock is
+ * lost while running, the bridge stops as on `signal`, writes its checkpoint and throws.
  */
 export async function runBridge(options: BridgeOptions): Promise<BridgeResult> {
+  let lost: Error | undefined;
+  const stop = new AbortController();
+  const lock = await lockStoreArea(bridgeAreaUri(options.root), {
+    holder: 'the queue bridge',
+    onLost: (e) => {
+      lost = e;
+      stop.abort();
+    },
+  });
+  try {
+    const result = await bridge({ ...options, signal: options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal });
+    if (lost) throw new Error(`the queue bridge stopped: it lost the store's bridge lock (${lost.message}); another bridge may have started. Check for one before restarting.`, { cause: lost });
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function bridge(options: BridgeOptions): Promise<BridgeResult> {
   const { root, broker, signal } = options;
   const name = options.requestsDataset ?? 'requests';
   const windowItems = options.windowItems ?? 10_000_000;

@@ -45,3 +45,4 @@ export {
 } from './dataset-reader.ts';
 export { readLineFile, type LineBatch } from './line-file-reader.ts';
 export { listDatasets, type DatasetListing } from './dataset-listing.ts';
+export { lockStoreArea, type StoreLock, type StoreLockOptions } from './store-lock.ts';

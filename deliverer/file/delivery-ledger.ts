@@ -11,7 +11,9 @@
  */
 import { fileSystemFor, joinUri, type FileSystem } from '../../storage/index.ts';
 
-export const LEDGER_DIR = '_deliveries/ledger';
+/** The deliverer's area of the store: the ledger, and the lock that keeps it to one deliverer. */
+export const DELIVERIES_DIR = '_deliveries';
+export const LEDGER_DIR = `${DELIVERIES_DIR}/ledger`;
 const FORMAT = 'courier-delivery-ledger/1';
 
 export type FileDeliveryState = 'pending' | 'uploading' | 'renaming' | 'delivered';

@@ -9,11 +9,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as posix from 'node:path/posix';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileSystemFor, joinUri, schemeOf, type FileSystem } from '../../storage/index.ts';
+import { fileSystemFor, joinUri, lockStoreArea, schemeOf, type FileSystem } from '../../storage/index.ts';
 import { deliverFile } from './atomic-upload.ts';
 import { findBatchDatasets, type BatchDataset, type DiscoveryProblem } from './batch-discovery.ts';
 import { DeliveryError, type DeliveryErrorKind } from './delivery-error.ts';
-import { DeliveryLedger, LEDGER_DIR, newLedgerEntry, type DeliveredHow, type LedgerEntry, type LedgerFile } from './delivery-ledger.ts';
+import { DeliveryLedger, DELIVERIES_DIR, LEDGER_DIR, newLedgerEntry, type DeliveredHow, type LedgerEntry, type LedgerFile } from './delivery-ledger.ts';
 import { DEFAULT_RETRY, DEFAULT_WRITE_WINDOW_BYTES, type DelivererOptions, type DeliveryRetry, type FilePartner } from './delivery-settings.ts';
 import { openLocalDirSession } from './local-dir-session.ts';
 import type { RemoteSession } from './remote-session.ts';
@@ -55,21 +55,47 @@ export interface WatchOptions extends DelivererOptions {
   readonly onPass?: (report: DeliveryReport) => void;
 }
 
-/** Runs one delivery pass over the store. */
+/** Runs one delivery pass over the store, holding the store's deliverer lock (one deliverer per storage root). */
 export async function deliverBatches(options: DelivererOptions): Promise<DeliveryReport> {
-  return new DeliveryPass(options).run();
+  const lock = await lockDeliveries(options, (e) =>
+    options.logger.error({ err: e }, 'lost the deliverer lock during this pass: another deliverer may start; this pass finishes its uploads'),
+  );
+  try {
+    return await new DeliveryPass(options).run();
+  } finally {
+    await lock.release();
+  }
 }
 
-/** Delivers new batch datasets as they appear, polling the store, until the signal aborts. */
+/**
+ * Delivers new batch datasets as they appear, polling the store, until the signal aborts. Holds the store's
+ * deliverer lock throughout; if it is lost, stops after the current pass with an error.
+ */
 export async function watchBatches(options: WatchOptions): Promise<void> {
-  while (!options.signal.aborted) {
-    try {
-      options.onPass?.(await deliverBatches(options));
-    } catch (e) {
-      options.logger.error({ err: e }, 'delivery pass failed; trying again after the interval');
+  let lost: Error | undefined;
+  const stop = new AbortController();
+  const lock = await lockDeliveries(options, (e) => {
+    lost = e;
+    stop.abort();
+  });
+  const signal = AbortSignal.any([options.signal, stop.signal]);
+  try {
+    while (!signal.aborted) {
+      try {
+        options.onPass?.(await new DeliveryPass(options).run());
+      } catch (e) {
+        options.logger.error({ err: e }, 'delivery pass failed; trying again after the interval');
+      }
+      await sleep(options.intervalMs, undefined, { signal }).catch(() => undefined);
     }
-    await sleep(options.intervalMs, undefined, { signal: options.signal }).catch(() => undefined);
+  } finally {
+    await lock.release();
   }
+  if (lost) throw new Error(`the deliverer stopped: it lost the store's deliverer lock (${lost.message}); another deliverer may have started. Check for one before restarting.`, { cause: lost });
+}
+
+function lockDeliveries(options: DelivererOptions, onLost: (e: Error) => void) {
+  return lockStoreArea(joinUri(options.storageRoot, DELIVERIES_DIR), { holder: 'the file deliverer', onLost });
 }
 
 interface Work {

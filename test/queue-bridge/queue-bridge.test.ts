@@ -185,6 +185,25 @@ describe('runBridge', () => {
     expect(result.done).toEqual(['requests/dt=2026-11-23']);
   });
 
+  it('refuses a second bridge on the same store while one runs, naming it; the second starts once the first stops', async () => {
+    await writeRequests(root, 'dt=2026-11-23', [{ partnerId: 3, priority: 'high', count: 40 }]);
+    const controller = new AbortController();
+    let ticked!: () => void;
+    const running = new Promise<void>((resolve) => (ticked = resolve));
+    // Watch mode with nobody consuming: the first bridge stays up until aborted.
+    const first = runBridge({ root, broker: new EmbeddedBroker(), windowItems: 10, pollMs: 5, watch: true, signal: controller.signal, onTick: () => ticked() });
+    await running;
+    await expect(runBridge({ root, broker: new EmbeddedBroker(), pollMs: 5 })).rejects.toThrow(
+      new RegExp(`_bridge: the queue bridge cannot start: the queue bridge \\(pid ${process.pid} on .*\\) holds this store's lock \\(run one per storage root`),
+    );
+    controller.abort();
+    await first;
+    const second = new EmbeddedBroker();
+    const c = consumer(second, [3]);
+    await expect(runBridge({ root, broker: second, windowItems: 10, pollMs: 5 })).resolves.toMatchObject({ done: ['requests/dt=2026-11-23'] });
+    await c.stop();
+  });
+
   it('stops with a clear error on a damaged checkpoint or a dataset that is not requests', async () => {
     await writeRequests(root, 'dt=2026-11-23', [{ partnerId: 1, priority: 'high', count: 3 }]);
     await fs.mkdir(path.join(dir, '_bridge'));

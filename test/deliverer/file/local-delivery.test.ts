@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { deliverBatches, DelivererMetrics, DeliveryLedger, type DelivererOptions, type FilePartner, type LedgerEntry } from '../../../deliverer/file/index.ts';
+import { deliverBatches, watchBatches, DelivererMetrics, DeliveryLedger, type DelivererOptions, type FilePartner, type LedgerEntry } from '../../../deliverer/file/index.ts';
 import { capturedLogger, readJson, sha256, tempStore, writeBatch } from './batch-fixtures.ts';
 import { newEntryFor } from './ledger-fixtures.ts';
 
@@ -77,6 +77,24 @@ describe('file deliverer, local target', () => {
 
     const again = await deliverBatches(options([partner('globex')]));
     expect(again).toMatchObject({ delivered: [], pending: [], alreadyDelivered: 2 });
+  });
+
+  it('refuses a second deliverer on the same store while one watches it, naming it; a pass runs once the watcher stops', async () => {
+    await writeBatch(root, { partner: 'globex', period: '2026-11-23' });
+    const controller = new AbortController();
+    let passed!: () => void;
+    const firstPass = new Promise<void>((resolve) => (passed = resolve));
+    const watcher = watchBatches({ ...options([partner('globex')]), intervalMs: 20, signal: controller.signal, onPass: () => passed() });
+    await firstPass;
+    await expect(deliverBatches(options([partner('globex')]))).rejects.toThrow(
+      new RegExp(`_deliveries: the file deliverer cannot start: the file deliverer \\(pid ${process.pid} on .*\\) holds this store's lock \\(run one per storage root`),
+    );
+    controller.abort();
+    await watcher;
+    const report = await deliverBatches(options([partner('globex')]));
+    expect(report).toMatchObject({ delivered: [], pending: [], alreadyDelivered: 1 });
+    // The lock is not taken for a ledger entry by `courier deliveries`.
+    expect((await new DeliveryLedger(root).list()).map((e) => e.partner)).toEqual(['globex']);
   });
 
   it('lists partner directories that have no batch partner configured and delivers nothing for them', async () => {
