@@ -11,7 +11,6 @@ import {
   type DatasetMarker,
   type Row,
 } from '../storage/index.ts';
-import { JobError } from './engine-error.ts';
 import type { ShufflePair } from './job-context.ts';
 import type { Job } from './job-definition.ts';
 import { compareKeys, partitionOf, resolveShuffle } from './key-order.ts';
@@ -19,7 +18,7 @@ import { MapTask, type MapTaskEnv } from './map-task.ts';
 import { ArrayPairs, ReduceTask } from './reduce-task.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
-import { finishStep, inputFileSources, stepProgressReporter, type StepCounts, readInputFile, startStep, writeQuarantine } from './step-input.ts';
+import { failStep, finishStep, inputFileSources, stepProgressReporter, type StepCounts, readInputFile, startStep } from './step-input.ts';
 
 /** Options of the inline runner. */
 export interface InlineRunnerOptions {
@@ -122,9 +121,7 @@ export class InlineRunner implements JobRunner {
         extra,
       });
     } catch (e) {
-      await writeQuarantine(plan, step, bad).catch(() => undefined);
-      if (e instanceof JobError) throw e;
-      throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
+      return failStep(plan, step, bad, e);
     }
     const result = await finishStep(plan, step, begun, started, { recordsIn: counts.recordsIn, recordsOut: counts.recordsOut, mapOutputRecords, reduceGroups, marker });
     progress('done');

@@ -35,7 +35,7 @@ import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, typ
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
-import { finishStep, inputFileSources, stepProgressReporter, type StepCounts, startStep, writeQuarantine, type InputFileSource } from './step-input.ts';
+import { failStep, finishStep, inputFileSources, stepProgressReporter, type StepCounts, startStep, type InputFileSource } from './step-input.ts';
 
 /** Options of the local runner. */
 export interface LocalRunnerOptions {
@@ -223,9 +223,7 @@ export class LocalRunner implements JobRunner {
         if ((await fs.list(shuffleRoot).catch(() => [1])).length === 0) await fs.delete(shuffleRoot, { recursive: true }).catch(() => undefined);
       }
     } catch (e) {
-      await writeQuarantine(plan, step, bad).catch(() => undefined);
-      if (e instanceof JobError) throw e;
-      throw new JobError(jobName, def.name, (e as Error).message ?? String(e), { cause: e });
+      return failStep(plan, step, bad, e);
     }
     const result = await finishStep(plan, step, begun, started, { recordsIn: counts.recordsIn, recordsOut: counts.recordsOut, mapOutputRecords, reduceGroups, marker });
     progress('done');

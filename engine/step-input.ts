@@ -179,6 +179,16 @@ export async function writeQuarantine(plan: RunPlan<unknown>, step: PlannedStep<
   });
 }
 
+/**
+ * A step that failed: what it quarantined so far is still written (best effort, for the diagnosis), and the
+ * error becomes a JobError naming the job and step, the same way for every runner.
+ */
+export async function failStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>, bad: BadRecordLog, error: unknown): Promise<never> {
+  await writeQuarantine(plan, step, bad).catch(() => undefined);
+  if (error instanceof JobError) throw error;
+  throw new JobError(plan.job.name, step.definition.name, (error as Error).message ?? String(error), { cause: error });
+}
+
 /** The figures a runner counted for a finished step. */
 export interface StepFigures {
   recordsIn: number;
