@@ -1,7 +1,7 @@
 /**
  * One listener process: a TCP server speaking just the HTTP/1.1 the impression bus sends (bus-http-connection.ts;
  * on node:http the listener took 40.8 µs of CPU per request at 10k req/s, on this 24.7-27.1: docs/listener.md),
- * with the bus's settings: long keep-alive, no request cap, no timeout on idle connections, Nagle off, small fixed
+ * with the bus's settings: idle connections kept for the keep-alive timeout (150 s), no request cap, Nagle off, small fixed
  * headers. It answers bid requests from the current segment snapshot, the ready check, and bad input without ever
  * throwing.
  */
