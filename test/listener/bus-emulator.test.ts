@@ -1,8 +1,8 @@
 // The bench's bus emulator against a real listener: every request answered, the ready check seen as 1.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runBusEmulator, writeDecimal } from '../../bench/bus-emulator.ts';
-import { startListener, type RunningListener } from '../../listener/index.ts';
-import { buildFixtureSnapshot, listenerSettings, silentLogger, tempRoot } from './listener-fixtures.ts';
+import type { RunningListener } from '../../listener/index.ts';
+import { useFixtureListener } from './listener-fixtures.ts';
 
 describe('bus emulator user ids', () => {
   it('writes hi * 1e9 + lo as decimal digits in place, as String would', () => {
@@ -16,17 +16,8 @@ describe('bus emulator user ids', () => {
 });
 
 describe('bus emulator', () => {
-  let t: Awaited<ReturnType<typeof tempRoot>>;
   let listener: RunningListener;
-  beforeAll(async () => {
-    t = await tempRoot();
-    await buildFixtureSnapshot(t.root, '2026-11-23');
-    listener = await startListener(listenerSettings(t.root, t.logDir), silentLogger);
-  });
-  afterAll(async () => {
-    await listener.stop();
-    await t.done();
-  });
+  useFixtureListener((started) => (listener = started));
 
   it('sends the ready check then M requests on each of N connections, one in flight, and reports them', async () => {
     const r = await runBusEmulator({ port: listener.port, connections: 20, requests: 25, timeoutMs: 1000, uidBase: 2222222222222222222n, uidCount: 1 });

@@ -1,9 +1,9 @@
 // The listener's own HTTP/1.1 reading and answering, over raw sockets against a real listener (one process):
 // how requests arrive (split, pipelined), how connections end, and bad input on one connection among many.
 import { connect, type Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startListener, type RunningListener } from '../../listener/index.ts';
-import { buildFixtureSnapshot, listenerSettings, silentLogger, tempRoot } from './listener-fixtures.ts';
+import { describe, expect, it } from 'vitest';
+import type { RunningListener } from '../../listener/index.ts';
+import { startFixtureListener, useFixtureListener } from './listener-fixtures.ts';
 import { RawConnection } from './raw-http.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -18,17 +18,8 @@ const USERS: [string, string][] = [
 ];
 
 describe('the bus HTTP connection', () => {
-  let t: Awaited<ReturnType<typeof tempRoot>>;
   let listener: RunningListener;
-  beforeAll(async () => {
-    t = await tempRoot();
-    await buildFixtureSnapshot(t.root, '2026-11-23');
-    listener = await startListener(listenerSettings(t.root, t.logDir), silentLogger);
-  });
-  afterAll(async () => {
-    await listener.stop();
-    await t.done();
-  });
+  useFixtureListener((started) => (listener = started));
 
   async function clientErrors(): Promise<string> {
     return listener.metrics.registry.getSingleMetricAsString('listener_client_errors_total');
@@ -217,9 +208,8 @@ describe('the bus HTTP connection', () => {
 
 describe('a graceful stop', () => {
   it('closes idle connections at once and answers a request under way with Connection: close', async () => {
-    const t = await tempRoot();
-    await buildFixtureSnapshot(t.root, '2026-11-23');
-    const listener = await startListener(listenerSettings(t.root, t.logDir, { stopGraceMs: 2000 }), silentLogger);
+    const fx = await startFixtureListener('2026-11-23', { stopGraceMs: 2000 });
+    const listener = fx.listener;
     try {
       const idle = await RawConnection.open(listener.port);
       const busy = await RawConnection.open(listener.port);
@@ -236,17 +226,15 @@ describe('a graceful stop', () => {
       expect(await busy.waitClosed(1000)).toBe(true);
       await stopping;
     } finally {
-      await listener.stop();
-      await t.done();
+      await fx.stop();
     }
   });
 });
 
 describe('a client that does not read its answers', () => {
   it('is read no further until its answers drain, then gets every answer in order', async () => {
-    const t = await tempRoot();
-    await buildFixtureSnapshot(t.root, '2026-11-23');
-    const listener = await startListener(listenerSettings(t.root, t.logDir), silentLogger);
+    const fx = await startFixtureListener();
+    const listener = fx.listener;
     let serverSide: Socket | undefined;
     listener.server.on('connection', (s: Socket) => (serverSide = s));
     const client = connect({ port: listener.port, host: '127.0.0.1' });
@@ -274,8 +262,7 @@ describe('a client that does not read its answers', () => {
       expect(answers.every((a) => a.endsWith(answer))).toBe(true);
     } finally {
       client.destroy();
-      await listener.stop();
-      await t.done();
+      await fx.stop();
     }
   }, 30_000);
 });

@@ -3,8 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { defineSchema, rowsToBatch, toStorageUri, writeDataset } from '../../storage/index.ts';
-import { buildSegmentSnapshot, type ListenerSettings, type SnapshotBuildSettings } from '../../listener/index.ts';
+import { buildSegmentSnapshot, startListener, type ListenerSettings, type RunningListener, type SnapshotBuildSettings } from '../../listener/index.ts';
 
 export const XANDR = 50;
 export const SEGMENT_MAP = { '1001': '4412001', '1002': '4412002', '1004': '4412004' };
@@ -77,7 +78,14 @@ export async function buildFixtureSnapshot(root: string, day: string): Promise<v
 }
 
 /** A temporary directory with a storage root and a log directory; `done` removes it. */
-export async function tempRoot(): Promise<{ dir: string; root: string; logDir: string; done: () => Promise<void> }> {
+export interface TempRoot {
+  dir: string;
+  root: string;
+  logDir: string;
+  done: () => Promise<void>;
+}
+
+export async function tempRoot(): Promise<TempRoot> {
   const dir = await mkdtemp(path.join(tmpdir(), 'courier-listener-'));
   return { dir, root: toStorageUri(path.join(dir, 'data')), logDir: path.join(dir, 'logs'), done: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -101,3 +109,36 @@ export function listenerSettings(root: string, logDir: string, overrides: Partia
 }
 
 export const silentLogger = pino({ level: 'silent' });
+
+/** A listener (one process, fixture settings) serving the fixture snapshot of `day` on a fresh temporary root. */
+export interface FixtureListener {
+  readonly t: TempRoot;
+  readonly listener: RunningListener;
+  /** Stops the listener and removes the root. */
+  stop(): Promise<void>;
+}
+
+export async function startFixtureListener(day = '2026-11-23', overrides: Partial<ListenerSettings> = {}): Promise<FixtureListener> {
+  const t = await tempRoot();
+  await buildFixtureSnapshot(t.root, day);
+  const listener = await startListener(listenerSettings(t.root, t.logDir, overrides), silentLogger);
+  return {
+    t,
+    listener,
+    async stop() {
+      await listener.stop();
+      await t.done();
+    },
+  };
+}
+
+/** For a describe block: a fixture listener started before its tests (handed to `started`) and stopped after them. */
+export function useFixtureListener(started: (listener: RunningListener) => void): void {
+  let fx: FixtureListener | undefined;
+  beforeAll(async () => {
+    fx = await startFixtureListener();
+    started(fx.listener);
+  });
+  afterAll(() => fx?.stop());
+}
+
