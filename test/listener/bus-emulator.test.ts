@@ -1,4 +1,5 @@
 // The bench's bus emulator against a real listener: every request answered, the ready check seen as 1.
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runBusEmulator, writeDecimal } from '../../bench/bus-emulator.ts';
 import type { RunningListener } from '../../listener/index.ts';
@@ -33,5 +34,52 @@ describe('bus emulator', () => {
     expect(r.mode).toBe('open-loop');
     expect(r.answered).toBeGreaterThan(400);
     expect(r.answered).toBeLessThanOrEqual(510);
+  });
+});
+
+describe('bus emulator: answers certainly late', () => {
+  /** A server in a child process (so blocking this process's loop delays only the emulator) answering `1` after `delayMs`. */
+  async function slowServer(delayMs: number): Promise<{ port: number; stop: () => void }> {
+    const code = `const s = require('node:net').createServer((socket) => {
+      socket.setNoDelay(true);
+      socket.on('data', () => setTimeout(() => socket.writable && socket.write('HTTP/1.1 200 OK\\r\\nContent-Length: 1\\r\\n\\r\\n1'), ${delayMs}));
+      socket.on('error', () => socket.destroy());
+    });
+    s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      child.once('exit', (c) => reject(new Error(`slow server exited with ${c}`)));
+    });
+    return { port, stop: () => child.kill('SIGKILL') };
+  }
+
+  it('counts answers a server sends after 40 ms as certainly late', async () => {
+    const server = await slowServer(40);
+    try {
+      const r = await runBusEmulator({ port: server.port, connections: 4, requests: 10, timeoutMs: 1000 });
+      expect(r.answered).toBe(40);
+      expect(r.over7ms).toBe(40);
+      expect(r.over7msCertain).toBe(40);
+    } finally {
+      server.stop();
+    }
+  });
+
+  it('does not count answers that waited unread while the emulator itself was busy', async () => {
+    const server = await slowServer(0);
+    try {
+      // Block the emulator's loop for 30 ms now and then: the answers come in time but are read late, so they
+      // are over 7 ms but not certainly late.
+      const blocker = setInterval(() => {
+        const until = performance.now() + 30;
+        while (performance.now() < until);
+      }, 60);
+      const r = await runBusEmulator({ port: server.port, connections: 4, rate: 400, seconds: 1, timeoutMs: 1000 }).finally(() => clearInterval(blocker));
+      expect(r.over7ms).toBeGreaterThan(0);
+      expect(r.over7msCertain).toBe(0);
+    } finally {
+      server.stop();
+    }
   });
 });
