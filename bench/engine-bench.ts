@@ -19,6 +19,7 @@ import { refresherShapedJob } from './refresher-shaped-job.ts';
 import { INPUT_DATE, makeRefresherShapedInputs } from './refresher-shaped-inputs.ts';
 import { report, timed } from './bench-report.ts';
 import { measureIoFloor } from './engine-io-floor.ts';
+import { jsMapJoin } from './js-map-join.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,7 +30,7 @@ const { values: args } = parseArgs({
      * measured process's RSS holds nothing of the generation). */
     phase: { type: 'string' },
     dir: { type: 'string' },
-    /** Internal: `no` skips the storage floor (the 10x run: its workers would hold all output rows at once). */
+    /** Internal: `no` skips the storage floor and the JS Map join (the 10x run: they are measured at 1x). */
     floor: { type: 'string' },
   },
 });
@@ -82,8 +83,14 @@ async function child(phase: string, dir: string): Promise<void> {
     scratch: joinUri(root, 'bench/floor'),
   });
   if (floor && floor.rowsWritten !== step.recordsOut) throw new Error(`storage floor wrote ${floor.rowsWritten} rows, the job ${step.recordsOut}`);
+  // The issue's other reference, a hand-written JS Map join (bench/js-map-join.ts); in memory, so 1x only.
+  const mapJoin =
+    args.floor === 'no'
+      ? undefined
+      : await timed(() => jsMapJoin(joinUri(root, `bench/events/dt=${DATE}`), joinUri(root, `bench/segments/dt=${DATE}`), joinUri(root, 'bench/js-map-join')));
+  if (mapJoin && mapJoin.result !== step.recordsOut) throw new Error(`the JS Map join wrote ${mapJoin.result} rows, the job ${step.recordsOut}`);
   process.stdout.write(
-    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor?.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
+    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor?.seconds, jsMapJoinSeconds: mapJoin?.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
   );
 }
 
@@ -115,6 +122,7 @@ if (args.phase !== undefined) {
   const base = await runChild(events, segments, 1024, true);
   if (base.rowsOut !== base.duckRows) throw new Error(`local runner wrote ${base.rowsOut} rows, DuckDB ${base.duckRows}`);
   report({ bench: 'engine', metric: 'refresher-shaped job', value: base.seconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.seconds! / base.duckdbSeconds!, goal: 'ratio <= 2', events, segments, rowsOut: base.rowsOut, rowsPerSecond: (events + segments) / base.seconds! });
+  report({ bench: 'engine', metric: 'hand-written JS Map join, one thread, in memory (the issue\'s second reference)', value: base.jsMapJoinSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.jsMapJoinSeconds! / base.duckdbSeconds!, localRunnerVsMapJoin: base.seconds! / base.jsMapJoinSeconds! });
   report({ bench: 'engine', metric: 'storage floor: inputs read into rows, output rows written, no engine work', value: base.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.floorSeconds! / base.duckdbSeconds!, engineShare: (base.seconds! - base.floorSeconds!) / base.seconds! });
   const big = await runChild(events * 10, segments * 10, 2048, false);
   if (big.rowsOut !== big.duckRows) throw new Error(`10x: local runner wrote ${big.rowsOut} rows, DuckDB ${big.duckRows}`);
