@@ -126,6 +126,10 @@ const dir = await mkdtemp(path.join(tmpdir(), 'courier-listener-bench-'));
 try {
   const root = toStorageUri(path.join(dir, 'data'));
   await writeInputs(root);
+  // The build's peak memory, sampled (this process's RSS, which also holds what writing the inputs left).
+  const rssBeforeBuild = process.memoryUsage.rss();
+  let buildPeakRss = rssBeforeBuild;
+  const sampler = setInterval(() => (buildPeakRss = Math.max(buildPeakRss, process.memoryUsage.rss())), 50);
   const built = await buildSegmentSnapshot({
     storageRoot: root,
     date: DAY,
@@ -134,8 +138,18 @@ try {
     storeDataset: 'cookie-sync-store',
     segmentsDataset: 'segments',
     snapshotDataset: 'listener-snapshot',
+  }).finally(() => clearInterval(sampler));
+  report({
+    bench: 'listener',
+    metric: 'snapshot-build',
+    value: USERS / built.seconds,
+    unit: 'store rows/s',
+    users: built.users,
+    answers: built.answers,
+    seconds: built.seconds,
+    peakRssMB: Math.round(buildPeakRss / 2 ** 20),
+    rssBeforeBuildMB: Math.round(rssBeforeBuild / 2 ** 20),
   });
-  report({ bench: 'listener', metric: 'snapshot-build', value: USERS / built.seconds, unit: 'store rows/s', users: built.users, answers: built.answers, seconds: built.seconds });
   const rss0 = process.memoryUsage().rss;
   const t0 = performance.now();
   const snapshot = await loadSnapshot({ storageRoot: root, snapshotDataset: 'listener-snapshot' }, DAY);
