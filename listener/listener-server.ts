@@ -45,8 +45,7 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
     },
   );
   const ring = logWriter.ring;
-  let stopping = false;
-  const ready = () => !stopping && watcher.current !== undefined && logWriter.healthy;
+  const ready = () => !context.stopping && watcher.current !== undefined && logWriter.healthy;
 
   const metrics = new ListenerMetrics({
     ready,
@@ -176,7 +175,6 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
-      stopping = true;
       context.stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle connections close now; one with a request under way answers it with Connection: close.

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exampleConfigPath, loadConfig } from '../../config/index.ts';
 import { sectionFixtures } from './config-fixtures.ts';
