@@ -1,13 +1,13 @@
-// The engine runner a config asks for: engine.kind local (worker threads, engine.local options) or inline.
-// The cluster engines are configured already but not runnable yet: say so rather than fall back silently.
-import type { CourierConfig } from '../config/index.ts';
+// The engine runner a config asks for (or `--engine` overrides): local (worker threads, engine.local options),
+// inline, streaming (stage bundles as child processes), or a cluster engine whose config section must be present.
+import type { CourierConfig, EngineKind } from '../config/index.ts';
 import { inlineRunner, localRunner, type JobRunner } from '../engine/index.ts';
 import { UsageError } from './exit-codes.ts';
 
-/** The JobRunner for `config.engine`; a usage error for engines this version cannot run. */
-export function engineRunner(config: CourierConfig): JobRunner {
+/** The JobRunner for `config.engine` (or `kind`); a usage error naming the missing config section. */
+export function engineRunner(config: CourierConfig, configFile: string, kind: EngineKind = config.engine.kind): JobRunner {
   const engine = config.engine;
-  switch (engine.kind) {
+  switch (kind) {
     case 'local':
       return localRunner({
         workers: engine.local.workers,
@@ -16,8 +16,9 @@ export function engineRunner(config: CourierConfig): JobRunner {
       });
     case 'inline':
       return inlineRunner();
+    case 'streaming':
     case 'dataproc':
-    case 'hadoop':
-      throw new UsageError(`engine.kind "${engine.kind}" is not available yet in this version; set engine.kind to local (or inline) in the config`);
+    case 'spark-submit':
+      throw new UsageError(`engine "${kind}" is not available yet in this version (${configFile}); use local or inline`);
   }
 }

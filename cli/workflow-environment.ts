@@ -1,6 +1,7 @@
 // What the workflow verbs share: the config mapped onto a storage root, workflow settings and an engine runner,
 // the workflow named on the command line, and option parsers for periods and durations.
 import { InvalidArgumentError } from 'commander';
+import type { EngineKind } from '../config/index.ts';
 import type { JobRunner } from '../engine/index.ts';
 import {
   courierWorkflow,
@@ -25,10 +26,10 @@ export interface WorkflowEnvironment {
 }
 
 /** Loads the config and builds what the workflow verbs need. */
-export async function workflowEnvironment(ctx: CliContext): Promise<WorkflowEnvironment> {
-  const { config } = await ctx.loadConfig();
+export async function workflowEnvironment(ctx: CliContext, engine?: EngineKind): Promise<WorkflowEnvironment> {
+  const { file, config } = await ctx.loadConfig();
   const settings = workflowSettings(config);
-  return { storageRoot: config.storage.root, settings, runner: engineRunner(config), workflows: courierWorkflows(settings) };
+  return { storageRoot: config.storage.root, settings, runner: engineRunner(config, file, engine), workflows: courierWorkflows(settings) };
 }
 
 /** The workflow called `name`; an unknown name is a usage error listing the known ones. */

@@ -26,7 +26,7 @@ export {
   type EngineConfig,
   type EngineKind,
   type ExtraFieldConfig,
-  type HadoopEngineConfig,
+  type SparkSubmitEngineConfig,
   type HeaderValue,
   type ListenerConfig,
   type LocalEngineConfig,

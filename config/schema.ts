@@ -17,7 +17,7 @@ import {
 import { localTargetProblem, storageRootProblem } from './storage-uri.ts';
 import { FILE_NAME_MACROS, HEADER_LINE_MACROS, macroProblems, STREAMING_MACROS } from './template-macros.ts';
 
-export const ENGINE_KINDS = ['local', 'inline', 'dataproc', 'hadoop'] as const;
+export const ENGINE_KINDS = ['local', 'inline', 'streaming', 'dataproc', 'spark-submit'] as const;
 /** `realtime`: no push at all; `courier listen` answers the partner's impression bus from a segment snapshot. */
 export const DELIVERY_MODES = ['streaming', 'batch', 'both', 'realtime'] as const;
 export const PRIORITIES = ['high', 'normal'] as const;
@@ -93,32 +93,35 @@ const dataprocEngine = z
   })
   .describe('Required when engine.kind is dataproc.');
 
-const hadoopEngine = z
+const sparkSubmitEngine = z
   .strictObject({
-    webhdfsUrl: uri(['webhdfs', 'http', 'https'], 'http://namenode:9870').describe('WebHDFS endpoint of the namenode.'),
-    resourceManagerUrl: uri(['http', 'https'], 'http://resourcemanager:8088').describe('YARN ResourceManager REST endpoint.'),
-    user: text('a Hadoop user name').describe('Hadoop user jobs run as.'),
+    gateway: z
+      .array(text('a command word'))
+      .min(1)
+      .describe('The command prefix that runs a command on a gateway host of the cluster, e.g. [ssh, gateway.example] or [docker, compose, -f, docker/compose.yaml, exec, -T, gateway].'),
+    stagingUri: uri(['webhdfs', 'file'], 'webhdfs://namenode:9870/courier/staging').describe('Where stage bundles and scripts are staged for the cluster.'),
   })
-  .describe('Required when engine.kind is hadoop.');
+  .describe('Required when engine.kind is spark-submit.');
 
 const engine = z
   .strictObject({
     kind: oneOf(ENGINE_KINDS)
       .default('local')
-      .describe('Where map-reduce jobs run: local (worker threads), inline (in-process, for debugging), dataproc or hadoop.'),
+      .describe('Where map-reduce jobs run: local (worker threads), inline (in-process, for debugging), streaming (stage bundles as child processes over the Hadoop Streaming protocol), dataproc, or spark-submit (a self-hosted Hadoop/Spark cluster).'),
     local: localEngine.prefault({}),
     dataproc: dataprocEngine.optional(),
-    hadoop: hadoopEngine.optional(),
+    sparkSubmit: sparkSubmitEngine.optional(),
   })
   .superRefine(
     ...crossCheck((value, ctx) => {
-      const required = { dataproc: 'projectId, region, clusterName, stagingUri', hadoop: 'webhdfsUrl, resourceManagerUrl, user' };
-      for (const kind of ['dataproc', 'hadoop'] as const) {
-        if (value['kind'] === kind && value[kind] === undefined) {
+      const sections = { dataproc: 'dataproc', 'spark-submit': 'sparkSubmit' } as const;
+      const required = { dataproc: 'projectId, region, clusterName, stagingUri', sparkSubmit: 'gateway, stagingUri' };
+      for (const [kind, section] of Object.entries(sections)) {
+        if (value['kind'] === kind && value[section] === undefined) {
           ctx.addIssue({
             code: 'custom',
-            path: [kind],
-            message: `engine.kind is "${kind}", so an engine.${kind} section is required: add it with ${required[kind]}`,
+            path: [section],
+            message: `engine.kind is "${kind}", so an engine.${section} section is required: add it with ${required[section]}`,
           });
         }
       }
@@ -651,7 +654,7 @@ export type QueueConfig = CourierConfig['queue'];
 export type ListenerConfig = NonNullable<CourierConfig['listener']>;
 export type SyncerConfig = CourierConfig['syncer'];
 export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
-export type HadoopEngineConfig = NonNullable<EngineConfig['hadoop']>;
+export type SparkSubmitEngineConfig = NonNullable<EngineConfig['sparkSubmit']>;
 export type PartnerConfig = CourierConfig['partners'][number];
 export type DeliveryMode = PartnerConfig['delivery'];
 export type Priority = PartnerConfig['priority']['newSync'];

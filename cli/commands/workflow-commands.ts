@@ -10,6 +10,7 @@ import {
   type BackfillPeriodResult,
   type ScheduleCycle,
 } from '../../workflows/index.ts';
+import { ENGINE_KINDS, type EngineKind } from '../../config/index.ts';
 import type { RegisterCommands } from '../cli-context.ts';
 import { duration, interruptSignal, namedWorkflow, periodArgument, pollFor, wholeNumber, workflowEnvironment } from '../workflow-environment.ts';
 import { workflowProgress } from '../workflow-progress.ts';
@@ -20,9 +21,11 @@ interface RunOptions {
   force: boolean;
   dryRun: boolean;
   wait: number;
+  engine?: EngineKind;
 }
 
 interface BackfillCommandOptions {
+  engine?: EngineKind;
   from: string;
   to: string;
   concurrency: number;
@@ -37,6 +40,9 @@ interface ScheduleCommandOptions {
   now?: string;
 }
 
+/** `--engine`: run on another engine than the config's engine.kind (its section must be in the config). */
+const engineOption = () => new Option('--engine <kind>', "the engine to run on instead of the config's engine.kind").choices(ENGINE_KINDS);
+
 const waitOption = (defaultText: string, defaultMs: number) =>
   new Option('--wait <duration>', 'how long a stage waits for its input markers before failing (0, 90s, 15m, 2h)').argParser(duration).default(defaultMs, defaultText);
 
@@ -50,9 +56,10 @@ export const registerWorkflowCommands: RegisterCommands = (program, context) => 
     .option('--force', 'run every stage, replacing outputs that are already complete', false)
     .option('--dry-run', 'print the plan (stages, resolved inputs and outputs, what is complete, what would run) and submit nothing', false)
     .addOption(waitOption('0: look once', 0))
+    .addOption(engineOption())
     .action(async (name: string, options: RunOptions) => {
       const ctx = context();
-      const env = await workflowEnvironment(ctx);
+      const env = await workflowEnvironment(ctx, options.engine);
       const workflow = namedWorkflow(ctx, env, name);
       const date = periodArgument(ctx, workflow, options.date);
       const common = { date, storageRoot: env.storageRoot, settings: env.settings, runner: env.runner, force: options.force };
@@ -83,9 +90,10 @@ export const registerWorkflowCommands: RegisterCommands = (program, context) => 
     .addOption(new Option('--concurrency <n>', 'periods running at once').argParser(wholeNumber(1)).default(1))
     .option('--force', 'run every stage, replacing outputs that are already complete', false)
     .addOption(waitOption('0: look once', 0))
+    .addOption(engineOption())
     .action(async (name: string, options: BackfillCommandOptions) => {
       const ctx = context();
-      const env = await workflowEnvironment(ctx);
+      const env = await workflowEnvironment(ctx, options.engine);
       const workflow = namedWorkflow(ctx, env, name);
       const from = periodArgument(ctx, workflow, options.from, '--from');
       const to = periodArgument(ctx, workflow, options.to, '--to');

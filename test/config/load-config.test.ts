@@ -111,7 +111,7 @@ partners:
       [8, 'partners[0].expiryDays'],
     ]);
     const lines = formatConfigError(error as ConfigError, dir).split('\n');
-    expect(lines[0]).toBe('several.yaml:2:9 engine.kind: expected one of "local", "inline", "dataproc", "hadoop", got "cloud"');
+    expect(lines[0]).toBe('several.yaml:2:9 engine.kind: expected one of "local", "inline", "streaming", "dataproc", "spark-submit", got "cloud"');
     expect(lines[3]).toBe('3 problems in several.yaml; fix them and run "courier config check" again');
   });
 
@@ -141,9 +141,9 @@ partners:
   });
 
   it('requires the engine section of the chosen cluster engine', () => {
-    const problems = problemsOf(`engine:\n  kind: hadoop\n${MINIMAL_YAML}`);
-    expect(problems.map((p) => p.field)).toEqual(['engine.hadoop']);
-    expect(problems[0]?.message).toContain('webhdfsUrl, resourceManagerUrl, user');
+    const problems = problemsOf(`engine:\n  kind: spark-submit\n${MINIMAL_YAML}`);
+    expect(problems.map((p) => p.field)).toEqual(['engine.sparkSubmit']);
+    expect(problems[0]?.message).toContain('gateway, stagingUri');
   });
 
   it('requires every partner to keep cookies longer than the rolling refresh period', () => {
