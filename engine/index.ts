@@ -48,3 +48,7 @@ export {
 } from './runner-types.ts';
 export { InlineRunner, inlineRunner, type InlineRunnerOptions } from './inline-runner.ts';
 export { LocalRunner, localRunner, DEFAULT_LOCAL_MEMORY_MB, type LocalRunnerOptions } from './local-runner.ts';
+export { StreamingRunner, streamingRunner, type StreamingRunnerOptions, type StreamingTimings } from './streaming-runner.ts';
+export { buildStageBundle, stageBundleName, type StageBundle } from './stage-bundle.ts';
+export { describeJob } from './stage-cli.ts';
+export { encodeKeyText, decodeKeyText, escapeField, unescapeField, splitFields } from './streaming-protocol.ts';

@@ -257,7 +257,7 @@ function describeSource(s: InputFileSource): string {
 }
 
 /** A JobError for a task that failed outside user code (I/O, loading the job); the error is the cause. */
-function taskError(job: string, step: string, where: string, error: unknown): JobError {
+export function taskError(job: string, step: string, where: string, error: unknown): JobError {
   const message = error instanceof Error ? error.message : String(error);
   return new JobError(job, step, `${where} failed: ${message}`, { cause: error });
 }
@@ -291,10 +291,10 @@ async function spillDirFor(plan: RunPlan<unknown>, step: string, configured: str
 }
 
 /** Moves every reducer's files into one staged dataset and marks it `_SUCCESS`, once, last. */
-async function commitOutput(
+export async function commitOutput(
   plan: RunPlan<unknown>,
   step: PlannedStep<unknown>,
-  reduced: readonly ReduceOutcome[],
+  reduced: readonly { readonly marker: DatasetMarker }[],
   shuffleUri: string,
   extra: Record<string, unknown>,
 ): Promise<DatasetMarker> {
@@ -429,7 +429,7 @@ class WorkerPool {
   private spawn(): Worker {
     // A larger young generation: map and reduce allocate short-lived rows and values by the million, and
     // V8's default (16 MiB semi-spaces) scavenges so often that it cost ~8% of the bench job's time.
-    const worker = new Worker(WORKER_BOOT, { eval: true, resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    const worker = new Worker(bootCode(), { eval: true, resourceLimits: { maxOldGenerationSizeMb: this.heapMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
     this.all.add(worker);
     worker.on('message', (m: WorkerReply) => {
       const task = this.busy.get(worker);
@@ -467,13 +467,20 @@ class WorkerPool {
   }
 }
 
-/** The worker's boot code: register tsx (jobs and the engine are TypeScript), then load the worker module. */
-const WORKER_BOOT = (() => {
-  // The ESM build of tsx's API (require.resolve finds the CommonJS one next to it).
-  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-  const entry = new URL('./local-worker.ts', import.meta.url).href;
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
-})();
+/**
+ * The worker's boot code: register tsx (jobs and the engine are TypeScript), then load the worker module.
+ * Computed on first use: a stage bundle carries this module but has no tsx to resolve.
+ */
+let workerBoot: string | undefined;
+function bootCode(): string {
+  if (workerBoot === undefined) {
+    // The ESM build of tsx's API (require.resolve finds the CommonJS one next to it).
+    const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const entry = new URL('./local-worker.ts', import.meta.url).href;
+    workerBoot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`;
+  }
+  return workerBoot;
+}
 
 /** A local runner. */
 export function localRunner(options?: LocalRunnerOptions): JobRunner {
