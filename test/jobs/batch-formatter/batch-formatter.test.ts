@@ -1,6 +1,6 @@
 import * as fsp from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BadRecordRateError, inlineRunner, localRunner, QUARANTINE_SCHEMA, type JobRunner } from '../../../engine/index.ts';
+import { BadRecordRateError, inlineRunner, localRunner, QUARANTINE_SCHEMA, streamingRunner, type JobRunner } from '../../../engine/index.ts';
 import { batchToRows, fileSystemFor, isComplete, joinUri, localPath, readDataset, type Row } from '../../../storage/index.ts';
 import { batchFormatterDatasets, runBatchFormatter, type BatchPartnerInput } from '../../../jobs/batch-formatter/index.ts';
 import { expectConsistentDataset, expectGolden, makeTempRoot, removeTempRoot, writeRequests, type RequestSpec, type TempRoot } from './batch-fixtures.ts';
@@ -168,9 +168,10 @@ describe('batch formatter', () => {
     expect(result.files[0].rows).toBe(0);
   });
 
-  it('inline and local runners write byte-identical files', async () => {
+  it('inline, local and streaming runners write byte-identical files', async () => {
     await writeRequests(t, DAY, day);
     const local = localRunner({ workers: 2, batchRows: 2 });
+    const streaming = streamingRunner({ workers: 2, batchRows: 2 });
     const latestFiles: number[] = [];
     for (const partner of [globex, initech, hooli]) {
       const a = await run(inline, partner, DAY);
@@ -181,6 +182,10 @@ describe('batch formatter', () => {
       expect(localBytes.equals(inlineBytes), `${partner.name}: local file differs from inline`).toBe(true);
       expect(b.files[0].sha256).toBe(a.files[0].sha256);
       await expectConsistentDataset(b);
+      const c = await run(streaming, partner, DAY, { overwrite: true });
+      const streamingBytes = await fsp.readFile(localPath(c.files[0].uri));
+      expect(streamingBytes.equals(inlineBytes), `${partner.name}: streaming file differs from inline`).toBe(true);
+      await expectConsistentDataset(c);
     }
     // Step latest ran on two reducers, so the one-reducer format step really merged several runs into file order.
     expect(Math.max(...latestFiles)).toBe(2);

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inlineRunner, JobError, localRunner, type JobRunner } from '../../../engine/index.ts';
+import { inlineRunner, JobError, localRunner, streamingRunner, type JobRunner } from '../../../engine/index.ts';
 import { cookieSyncStoreSchema, refresherDatasets, runRefresher, type RefresherSummary } from '../../../jobs/refresher/index.ts';
 import { segmentDataSchema } from '../../../jobs/synthetic/index.ts';
 import { DatasetStaging, fileSystemFor, joinUri, toStorageUri, writeDataset } from '../../../storage/index.ts';
@@ -249,6 +249,17 @@ describe('refresher, two daily runs on the inline runner', () => {
     }
   }, 120_000);
 
+  it('the streaming runner (stage bundle tasks over the streaming protocol) writes the same store and requests on both days', async () => {
+    const root = toStorageUri(path.join(dir, 'streaming'));
+    await writeInputs(root);
+    const streaming = await runDays(streamingRunner({ workers: 2 }), root);
+    for (const [i, day] of streaming.entries()) {
+      expect(day.store).toEqual(inline[i]!.store);
+      expect(day.requests).toEqual(inline[i]!.requests);
+      expect(day.summary.counters).toEqual(inline[i]!.summary.counters);
+    }
+  }, 120_000);
+
   it('matches the golden requests and store of both days', async () => {
     const golden = path.join(import.meta.dirname, 'golden', 'two-day-run.txt');
     // Cookie ids are derived from names in the test; the golden shows the names to stay readable.
@@ -353,7 +364,7 @@ describe('refresher bad input', () => {
     const staging = await DatasetStaging.begin(fileSystemFor(uri), uri);
     await staging.addFile('part-00000.parquet', 'cookie_id,segment_ids\nabc,1001\n', 1);
     await staging.commit({ kind: 'parquet', schema: [...segmentDataSchema.fields] });
-    for (const runner of [inlineRunner(), localRunner({ workers: 2 })]) {
+    for (const runner of [inlineRunner(), localRunner({ workers: 2 }), streamingRunner({ workers: 2 })]) {
       const err = await runRefresher(runner, { storageRoot: root, date: D2, partners: PARTNERS }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(JobError);
       expect((err as Error).message).toContain(`segments/dt=${D2}/part-00000.parquet cannot be read as Parquet`);
