@@ -16,10 +16,11 @@ import { registerPartnerStubCommand } from './commands/partner-stub-command.ts';
 import { registerSyncCommand } from './commands/sync-command.ts';
 import { registerListenCommands } from './commands/listen-command.ts';
 import { registerBundleCommand } from './commands/bundle-command.ts';
+import { registerOperationsCommands } from './commands/operations-commands.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './exit-codes.ts';
 import { LOG_LEVELS } from './logger.ts';
 
-const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerSyncCommand, registerPartnerStubCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands, registerListenCommands, registerBundleCommand];
+const COMMANDS: RegisterCommands[] = [registerConfigCommands, registerGenerateCommand, registerDatasetsCommands, registerBridgeCommand, registerSyncCommand, registerPartnerStubCommand, registerWorkflowCommands, registerWorkflowHistoryCommands, registerDeliverCommands, registerListenCommands, registerBundleCommand, registerOperationsCommands];
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -39,6 +39,8 @@ export {
   type StorageConfig,
   type StreamingConfig,
   type SyncerConfig,
+  type StatusConfig,
+  METRICS_PROCESSES,
 } from './schema.ts';
 export { describeSecret, isSecretRef, resolveSecret, type SecretRef } from './secrets.ts';
 export { STORAGE_SCHEMES } from './storage-uri.ts';

@@ -581,6 +581,29 @@ const listener = z
   )
   .describe('The impression-bus listener (`courier listen`): server, snapshot, log files, metrics. Required by `courier listen`.');
 
+// ---- operations ----
+
+/** The processes whose /metrics the status page reads. */
+export const METRICS_PROCESSES = ['bridge', 'sync', 'deliver', 'listen'] as const;
+
+const status = z
+  .strictObject({
+    port: wholeNumber(1, 65535).default(8070).describe('Port of `courier status --serve` (--port overrides).'),
+    host: text('a host name or IP address').default('127.0.0.1').describe('Address the status page listens on (0.0.0.0: every interface).'),
+    refreshSeconds: wholeNumber(1).default(5).describe('How often the page refreshes itself and scrapes the metrics endpoints, in seconds.'),
+    runs: wholeNumber(1).default(10).describe('Workflow runs shown, newest first.'),
+    metrics: z
+      .array(
+        z.strictObject({
+          process: oneOf(METRICS_PROCESSES).describe('Which courier process serves this endpoint.'),
+          url: uri(['http', 'https'], 'http://127.0.0.1:9464/metrics').describe('Its Prometheus endpoint, http://host:port/metrics.'),
+        }),
+      )
+      .optional()
+      .describe('The /metrics endpoints shown. Default: sync and listen from syncer.metricsPort and listener.metricsPort when set.'),
+  })
+  .describe('The status page (`courier status --serve`): where it listens and which /metrics endpoints it reads.');
+
 // ---- the whole file ----
 
 /** The schema of a Courier job config file (courier.yaml). */
@@ -592,6 +615,7 @@ export const courierConfigSchema = z
     queue: queue.prefault({}),
     syncer: syncer.prefault({}),
     listener: listener.optional(),
+    status: status.prefault({}),
     partners,
   })
   .superRefine(
@@ -653,6 +677,7 @@ export type RefresherConfig = CourierConfig['refresher'];
 export type QueueConfig = CourierConfig['queue'];
 export type ListenerConfig = NonNullable<CourierConfig['listener']>;
 export type SyncerConfig = CourierConfig['syncer'];
+export type StatusConfig = CourierConfig['status'];
 export type DataprocEngineConfig = NonNullable<EngineConfig['dataproc']>;
 export type SparkSubmitEngineConfig = NonNullable<EngineConfig['sparkSubmit']>;
 export type PartnerConfig = CourierConfig['partners'][number];

@@ -4,7 +4,7 @@
  * numbers (a prom-client inc() hashes and validates its labels on every call: 0.07 µs against 0.001 µs in a
  * hot loop); the counters take them at scrape time, as the gauges read their state.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { OUTCOMES, type Outcome } from './log-ring.ts';
 
 /** What the metrics read at scrape time. */
@@ -29,6 +29,8 @@ export class ListenerMetrics {
   private readonly clientErrors: Counter<string>;
   readonly rejected: Counter<string>;
   readonly snapshotLoads: Counter<string>;
+  /** Time from reading a bid request to writing its answer (p99 against the bus's 7 ms budget). */
+  readonly answerSeconds: Histogram<string>;
 
   constructor(state: ListenerState) {
     const registers = [this.registry];
@@ -71,6 +73,12 @@ export class ListenerMetrics {
       name: 'listener_rejected_requests_total',
       help: 'Requests answered empty (or closed) without a lookup, by reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.answerSeconds = new Histogram({
+      name: 'listener_answer_duration_seconds',
+      help: 'Time from reading a bid request to writing its answer, in this process',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.007, 0.01, 0.025, 0.1],
       registers,
     });
     this.snapshotLoads = new Counter({ name: 'listener_snapshot_loads_total', help: 'Snapshot loads, by result', labelNames: ['result'], registers });

@@ -74,7 +74,7 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
     },
   );
 
-  const { requests, readyChecks, rejected } = metrics;
+  const { requests, readyChecks, rejected, answerSeconds } = metrics;
   const readyPath = settings.readyPath;
   const answers = new BusHttpAnswers(Math.floor(settings.keepAliveTimeoutMs / 1000));
   const readyYes = answers.prebuilt(200, READY);
@@ -116,7 +116,9 @@ export async function startListener(settings: ListenerSettings, logger: Logger):
       connection.answer(answer);
     }
     requests[outcome]++;
-    ring.append(outcome, Date.now(), elapsedNs(started), parsed.region, parsed.userId, answer);
+    const ns = elapsedNs(started);
+    answerSeconds.observe(ns / 1e9);
+    ring.append(outcome, Date.now(), ns, parsed.region, parsed.userId, answer);
   };
 
   const context: BusHttpContext = {
