@@ -24,3 +24,7 @@ echo
 courier deliver
 echo
 sh scripts/demo-streaming.sh
+echo
+courier report latest --html .courier/report.html > /dev/null
+echo "run report of the last run: .courier/report.html (open it in a browser: file://$(pwd)/.courier/report.html; in the terminal: node bin/courier.js report latest)"
+echo "status page: node bin/courier.js status --serve, then open http://127.0.0.1:8070/"
