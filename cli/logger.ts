@@ -15,13 +15,19 @@ export function createLogger(level: LogLevel, stream: Writable & { isTTY?: boole
   return pino({ level, base: undefined }, { write: (line: string) => stream.write(humanLine(line)) });
 }
 
+/** Fields every line of a run, stage or partner carries in JSON; on a terminal shown only when the message lacks them. */
+const CONTEXT_FIELDS = new Set(['runId', 'workflow', 'period', 'stage', 'partner']);
+
 /** One pino JSON line rewritten for a person reading a terminal. */
 function humanLine(line: string): string {
   const { time, level, msg, err, ...fields } = JSON.parse(line) as Record<string, unknown>;
   const clock = typeof time === 'number' ? new Date(time).toISOString().slice(11, 23) : '';
+  const text = String(msg ?? '');
   const extra = Object.entries(fields)
+    // Context fields (run id, workflow, stage, partner) the message already names would only make the line long.
+    .filter(([key, value]) => !(CONTEXT_FIELDS.has(key) && typeof value === 'string' && text.includes(value)))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
     .join(' ');
   const stack = typeof err === 'object' && err !== null && 'stack' in err ? `\n${String(err.stack)}` : '';
-  return `${clock} ${(LEVEL_NAMES[Number(level)] ?? String(level)).padEnd(5)} ${String(msg ?? '')}${extra ? ` ${extra}` : ''}${stack}\n`;
+  return `${clock} ${(LEVEL_NAMES[Number(level)] ?? String(level)).padEnd(5)} ${text}${extra ? ` ${extra}` : ''}${stack}\n`;
 }

@@ -109,7 +109,7 @@ class LogProgress implements WorkflowProgress {
     if (p.phase !== 'done' && now - (this.lastLog.get(key) ?? 0) < LOG_EVERY_MS) return;
     this.lastLog.set(key, now);
     log.info(
-      { workflow: e.workflow, period: e.period, stage: e.stage, job: p.job, step: p.step, phase: p.phase, recordsIn: p.recordsIn, recordsInTotal: p.recordsInTotal, recordsOut: p.recordsOut, mbPerSecond: Number(mbPerSecond(p)) },
+      { workflow: e.workflow, period: e.period, runId: e.runId, stage: e.stage, job: p.job, step: p.step, phase: p.phase, recordsIn: p.recordsIn, recordsInTotal: p.recordsInTotal, recordsOut: p.recordsOut, mbPerSecond: Number(mbPerSecond(p)) },
       `${e.stage} ${p.step}: ${p.recordsIn.toLocaleString('en-US')}/${p.recordsInTotal.toLocaleString('en-US')} records in, ${p.recordsOut.toLocaleString('en-US')} out, ${mbPerSecond(p)} MB/s`,
     );
   };

@@ -127,7 +127,7 @@ describe('courier CLI', () => {
     expect(run.code, run.stderr).toBe(0);
     const schema = JSON.parse(run.stdout) as { $schema: string; properties: Record<string, unknown> };
     expect(schema.$schema).toContain('json-schema.org');
-    expect(Object.keys(schema.properties)).toEqual(['storage', 'engine', 'refresher', 'queue', 'syncer', 'listener', 'partners']);
+    expect(Object.keys(schema.properties)).toEqual(['storage', 'engine', 'refresher', 'queue', 'syncer', 'listener', 'status', 'partners']);
   });
 
   it.each([
