@@ -3,6 +3,7 @@
  * (fill, drain, sends, errors, answers per second) are differences between this scrape and the previous one of
  * the same endpoint, so the page needs no Prometheus server; a down endpoint yields a down source and no figures.
  */
+import { DeliveryLedger, type LedgerEntry } from '../deliverer/file/index.ts';
 import { listRuns } from '../workflows/index.ts';
 import { histogramQuantile, samples, scrapeMetrics, type Sample, type Scrape } from './prometheus-scrape.ts';
 import { runFacts, type RunFacts } from './run-facts.ts';
@@ -44,6 +45,13 @@ export interface SyncPartnerStatus {
 
 export interface DeliveryStatus {
   readonly partner: string;
+  /** From the delivery ledger in the store: the last data file delivered, its bytes and when. */
+  readonly lastFile?: string;
+  readonly lastFileBytes?: number;
+  readonly lastFileAt?: string;
+  /** Ledger entries started and not finished (the deliverer's own gauge counts datasets not even started too). */
+  readonly ledgerPending?: number;
+  /** From the deliverer's /metrics (0 when it is down). */
   readonly files: number;
   readonly bytes: number;
   readonly lastDeliveryAt?: string;
@@ -88,9 +96,14 @@ export class StatusCollector {
 
   /** Reads the history and scrapes every endpoint (in parallel); never throws for a down source. */
   async collect(): Promise<StatusSnapshot> {
-    const [history, scrapes] = await Promise.all([
+    const ledgerProblems: string[] = [];
+    const [history, scrapes, ledger] = await Promise.all([
       listRuns(this.storageRoot).catch((e: Error) => ({ runs: [], problems: [{ uri: this.storageRoot, problem: `cannot read the run history: ${e.message}` }] })),
       Promise.all(this.sources.map((s) => scrapeMetrics(s.url))),
+      new DeliveryLedger(this.storageRoot).list().catch((e: Error) => {
+        ledgerProblems.push(`delivery ledger: ${e.message}`);
+        return [] as LedgerEntry[];
+      }),
     ]);
     const pairs = this.sources.map((source, i) => {
       const now = scrapes[i] as Scrape;
@@ -103,11 +116,11 @@ export class StatusCollector {
       at: new Date().toISOString(),
       storageRoot: this.storageRoot,
       runs: history.runs.slice(0, this.runsShown).map(runFacts),
-      historyProblems: history.problems.map((p) => `${p.uri}: ${p.problem}`),
+      historyProblems: [...history.problems.map((p) => `${p.uri}: ${p.problem}`), ...ledgerProblems],
       sources: pairs.map(({ source, now }) => ({ ...source, up: now.up, ...(now.error !== undefined && { error: now.error }), at: new Date(now.at).toISOString() })),
       queues: up.filter((p) => p.source.process === 'bridge').flatMap((p) => queues(p.now, p.before)),
       sync: syncPartners(up.filter((p) => p.source.process === 'sync')),
-      deliveries: deliveries(up.filter((p) => p.source.process === 'deliver').map((p) => p.now)),
+      deliveries: deliveries(up.filter((p) => p.source.process === 'deliver').map((p) => p.now), ledger),
       listeners: up.filter((p) => p.source.process === 'listen').map((p) => listener(p.now, p.before)),
     };
   }
@@ -186,8 +199,19 @@ function syncPartners(pairs: readonly Pair[]): SyncPartnerStatus[] {
     }));
 }
 
-function deliveries(scrapes: readonly Scrape[]): DeliveryStatus[] {
+function deliveries(scrapes: readonly Scrape[], ledger: readonly LedgerEntry[]): DeliveryStatus[] {
   const out = new Map<string, DeliveryStatus>();
+  const fromLedger = new Map<string, { lastFile?: string; lastFileBytes?: number; lastFileAt?: string; ledgerPending: number }>();
+  for (const entry of ledger) {
+    const facts = fromLedger.get(entry.partner) ?? { ledgerPending: 0 };
+    if (entry.state === 'pending') facts.ledgerPending++;
+    for (const f of entry.files) {
+      if (f.role !== 'data' || f.deliveredAt === undefined) continue;
+      if (facts.lastFileAt === undefined || f.deliveredAt > facts.lastFileAt) Object.assign(facts, { lastFile: f.name, lastFileBytes: f.bytes, lastFileAt: f.deliveredAt });
+    }
+    fromLedger.set(entry.partner, facts);
+  }
+  for (const [partner, facts] of fromLedger) out.set(partner, { partner, ...facts, files: 0, bytes: 0, pendingDatasets: facts.ledgerPending, failures: 0 });
   for (const s of scrapes) {
     const files = byLabel(samples(s, 'courier_deliver_files_total'), 'partner', (x) => x.labels['role'] === 'data');
     const bytes = byLabel(samples(s, 'courier_deliver_bytes_total'), 'partner');
@@ -197,6 +221,7 @@ function deliveries(scrapes: readonly Scrape[]): DeliveryStatus[] {
     for (const partner of new Set([...files.keys(), ...pending.keys(), ...last.keys()])) {
       const lastAt = last.get(partner);
       out.set(partner, {
+        ...out.get(partner),
         partner,
         files: files.get(partner) ?? 0,
         bytes: bytes.get(partner) ?? 0,

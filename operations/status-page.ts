@@ -44,9 +44,18 @@ export function statusContentHtml(s: StatusSnapshot): string {
   );
   const deliveries = table(
     'deliveries',
-    ['partner', 'files', 'bytes', 'last delivery', 'pending datasets', 'failures'],
-    s.deliveries.map((d) => [td(escapeHtml(d.partner)), tn(formatCount(d.files)), tn(formatBytes(d.bytes)), td(escapeHtml(d.lastDeliveryAt ?? 'never')), tn(formatCount(d.pendingDatasets)), tn(formatCount(d.failures))]),
-    'no deliverer answering',
+    ['partner', 'last file', 'its bytes', 'delivered at', 'pending datasets', 'files sent', 'bytes sent', 'failures'],
+    s.deliveries.map((d) => [
+      td(escapeHtml(d.partner)),
+      td(d.lastFile ? `<code>${escapeHtml(d.lastFile)}</code>` : '<span class="muted">none</span>'),
+      tn(formatBytes(d.lastFileBytes)),
+      td(escapeHtml(d.lastFileAt ?? d.lastDeliveryAt ?? 'never')),
+      tn(formatCount(d.pendingDatasets)),
+      tn(formatCount(d.files)),
+      tn(formatBytes(d.bytes)),
+      tn(formatCount(d.failures)),
+    ]),
+    'no deliveries in the ledger and no deliverer answering',
   );
   const listeners = table(
     'listeners',

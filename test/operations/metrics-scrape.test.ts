@@ -7,6 +7,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import fsSync from 'node:fs';
+import os from 'node:os';
+import { DeliveryLedger, type LedgerEntry, type LedgerFile } from '../../deliverer/file/index.ts';
+import { toStorageUri } from '../../storage/index.ts';
 import { parseMetricsText, scrapeMetrics, StatusCollector, type MetricsSource } from '../../operations/index.ts';
 import { serveMetrics, type MetricsEndpoint } from '../../queue-bridge/index.ts';
 import { METRICS_PROCESSES, metricsFixture } from './metrics-fixtures.ts';
@@ -77,5 +81,45 @@ describe('metrics of every process', () => {
     expect(listener?.p99Ms).toBeLessThan(1);
     expect(listener?.answersPerSecond).toBeGreaterThan(0);
     expect(s.runs).toEqual([]);
+  });
+
+  it('file deliveries: the last file, its bytes and when from the ledger in the store, also with the deliverer down', async () => {
+    const dir = fsSync.mkdtempSync(path.join(os.tmpdir(), 'courier-status-ledger-'));
+    const root = toStorageUri(dir);
+    const ledger = new DeliveryLedger(root);
+    // Ledger entries as the deliverer writes them (docs/file-deliverer.md): two delivered days and one under way.
+    const entry = (day: string, state: 'pending' | 'delivered', files: LedgerFile[]): LedgerEntry => ({
+      format: 'courier-delivery-ledger/1',
+      partner: 'globex-dmp',
+      dataset: `batch/globex-dmp/dt=${day}`,
+      period: day,
+      markerChecksum: 'x',
+      target: 'file:///tmp/delivered',
+      state,
+      files,
+      createdAt: `${day}T02:59:00.000Z`,
+      updatedAt: `${day}T03:00:00.000Z`,
+    });
+    const file = (day: string, bytes: number): LedgerFile => ({
+      name: `globex-dmp_${day}.tsv.gz`,
+      role: 'data',
+      bytes,
+      sha256: 'y',
+      rows: 10,
+      remotePath: `/in/globex-dmp_${day}.tsv.gz`,
+      state: 'delivered',
+      attempts: 1,
+      updatedAt: `${day}T03:00:00.000Z`,
+      deliveredAt: `${day}T03:00:00.000Z`,
+    });
+    await ledger.write(entry('2026-11-22', 'delivered', [file('2026-11-22', 1500)]));
+    await ledger.write(entry('2026-11-23', 'delivered', [file('2026-11-23', 1968)]));
+    await ledger.write(entry('2026-11-24', 'pending', []));
+    const s = await new StatusCollector(root, [{ process: 'deliver', url: 'http://127.0.0.1:1/metrics' }]).collect();
+    expect(s.sources[0]?.up).toBe(false);
+    expect(s.deliveries).toEqual([
+      { partner: 'globex-dmp', lastFile: 'globex-dmp_2026-11-23.tsv.gz', lastFileBytes: 1968, lastFileAt: '2026-11-23T03:00:00.000Z', ledgerPending: 1, files: 0, bytes: 0, pendingDatasets: 1, failures: 0 },
+    ]);
+    fsSync.rmSync(dir, { recursive: true });
   });
 });
