@@ -10,6 +10,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const benches: Record<string, string[]> = {
   parquet: ['parquet-bench.ts'],
   engine: ['engine-bench.ts'],
+  cluster: ['cluster-bench.ts'],
   daily: ['daily-bench.ts'],
   listener: ['listener-bench.ts'],
   queue: ['queue-bench.ts'],

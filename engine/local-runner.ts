@@ -140,7 +140,7 @@ export class LocalRunner implements JobRunner {
       try {
         // Map: one task per input file, or per row range of a large Parquet file so every worker has work.
         const mapSpecs: MapTaskSpec[] = [];
-        const splitRows = concurrency > 1 ? Math.max(MIN_SPLIT_ROWS, Math.ceil(recordsInTotal / (4 * concurrency) / ROW_GROUP) * ROW_GROUP) : Infinity;
+        const splitRows = splitRowsFor(recordsInTotal, concurrency);
         for (const input of inputs) {
           for (const source of splitSources(inputFileSources(input), splitRows)) {
             mapSpecs.push({
@@ -236,8 +236,13 @@ const ROW_GROUP = 122_880;
 /** Files below this many rows are never split (a task's fixed costs would outweigh it). */
 const MIN_SPLIT_ROWS = 2 * ROW_GROUP;
 
+/** Rows per map task of a step reading `recordsInTotal` rows on `concurrency` lanes: about four tasks a lane, in whole row groups. */
+export function splitRowsFor(recordsInTotal: number, concurrency: number): number {
+  return concurrency > 1 ? Math.max(MIN_SPLIT_ROWS, Math.ceil(recordsInTotal / (4 * concurrency) / ROW_GROUP) * ROW_GROUP) : Infinity;
+}
+
 /** Cuts Parquet files of more than `splitRows` rows into row ranges, in file order (so task order is row order). */
-function splitSources(sources: readonly InputFileSource[], splitRows: number): InputFileSource[] {
+export function splitSources(sources: readonly InputFileSource[], splitRows: number): InputFileSource[] {
   const out: InputFileSource[] = [];
   for (const s of sources) {
     const rows = s.file.rows;
@@ -252,7 +257,7 @@ function splitSources(sources: readonly InputFileSource[], splitRows: number): I
   return out;
 }
 
-function describeSource(s: InputFileSource): string {
+export function describeSource(s: InputFileSource): string {
   return s.fromRow === undefined ? s.file.uri : `${s.file.uri} rows ${s.fromRow}-${(s.toRow ?? s.file.rows) - 1}`;
 }
 
@@ -266,7 +271,7 @@ export function taskError(job: string, step: string, where: string, error: unkno
  * The spill directory of a step: a fresh directory under `configured` when given, else under the work dir
  * when it is local, else under the OS temp dir.
  */
-async function spillDirFor(plan: RunPlan<unknown>, step: string, configured: string | undefined): Promise<{ spillDir: string; cleanSpill: () => Promise<void> }> {
+export async function spillDirFor(plan: RunPlan<unknown>, step: string, configured: string | undefined): Promise<{ spillDir: string; cleanSpill: () => Promise<void> }> {
   let root: string;
   let parent: string | undefined;
   if (configured !== undefined) {

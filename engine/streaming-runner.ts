@@ -2,14 +2,16 @@
  * The streaming runner (`--engine streaming`): a job run as a cluster runs it, on this machine. The job is
  * built into its stage bundle (stage-bundle.ts); every map task and every reduce task is a `node` child
  * process fed through the streaming protocol (docs/cluster.md), and the shuffle between them sorts the map
- * output lines by partition and key text, bytewise, as Hadoop and Spark do. mrjob's `local` runner idea:
+ * output lines by key text, bytewise and stable (GNU sort, LC_ALL=C), as Hadoop and Spark sort them. mrjob's `local` runner idea:
  * what passes here passes the cluster's protocol, since the bundle, its arguments and its lines are the same.
  *
  * The runner does the file I/O (inputs read as every runner reads them, outputs staged and marked as the
- * local runner does); the shuffle is held in memory, so this runner is for proving jobs and for modest data,
- * not for data that outgrows the local runner.
+ * local runner does); map output goes to one file per map task and partition in the step's spill directory,
+ * and sort spills to disk past its buffer, so memory stays bounded whatever the data size.
  */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import type { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +20,7 @@ import { joinUri, fileSystemFor, rowsToBatch, writeDataset, type ColumnBatch, ty
 import { JobError } from './engine-error.ts';
 import type { Job, JobSource, StepInput } from './job-definition.ts';
 import { resolveShuffle } from './key-order.ts';
-import { commitOutput, taskError } from './local-runner.ts';
+import { commitOutput, describeSource, spillDirFor, splitRowsFor, splitSources, taskError } from './local-runner.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
 import { buildStageBundle, stageBundleName } from './stage-bundle.ts';
@@ -40,6 +42,10 @@ export interface StreamingRunnerOptions {
   readonly quarantineSample?: number;
   /** Where bundles are built (default: a directory under the OS temp dir, one per job source). */
   readonly bundleDir?: string;
+  /** Local directory for the shuffle's files (`engine.local.spillDir`); default as the local runner's. */
+  readonly spillDir?: string;
+  /** Memory of each shuffle sort process before it spills to disk, in MiB (default 256). */
+  readonly sortBufferMb?: number;
   /** The node binary tasks run with (default: this process's). */
   readonly node?: string;
 }
@@ -52,7 +58,7 @@ export interface StreamingTimings {
   startSeconds: number;
   /** The runner's encoding of input rows into lines, and decoding of output lines into rows. */
   codecSeconds: number;
-  /** Sorting the map output lines. */
+  /** The shuffle's sort processes (GNU sort), wall time summed; they run beside the reducers they feed. */
   sortSeconds: number;
   /** Wall time inside map and reduce task processes, all tasks summed. */
   taskSeconds: number;
@@ -106,22 +112,26 @@ export class StreamingRunner implements JobRunner {
       '--expected-records-in', String(recordsInTotal),
       ...(this.options.quarantineSample !== undefined ? ['--quarantine-sample', String(this.options.quarantineSample)] : []),
     ];
+    const { spillDir, cleanSpill } = await spillDirFor(plan, def.name, this.options.spillDir);
     let marker: DatasetMarker;
     let mapOutputRecords = 0;
     let reduceGroups = 0;
     try {
       try {
-        // Map: one task per input file; each task's lines land in their partition's list in task order.
+        // Map: one task per input file, or per row range of a large Parquet file (as the local runner splits).
         const mapTasks: { input: string; source: InputFileSource }[] = [];
-        for (const input of inputs) for (const source of inputFileSources(input)) mapTasks.push({ input: input.name, source });
-        const partitions: string[][] = Array.from({ length: shuffle.reducers }, () => []);
-        const mapped = await inOrder(mapTasks, this.workers, async ({ input, source }) => {
-          const lines: string[][] = Array.from({ length: shuffle.reducers }, () => []);
+        const splitRows = splitRowsFor(recordsInTotal, this.workers);
+        for (const input of inputs) for (const source of splitSources(inputFileSources(input), splitRows)) mapTasks.push({ input: input.name, source });
+        // Each map task's lines go to one file per partition; a partition's files, in map-task order, are
+        // what GNU sort reads (stable: ties keep that order, as inline and local runs keep it).
+        const partitionFiles: string[][] = Array.from({ length: shuffle.reducers }, () => []);
+        const mapped = await inOrder(mapTasks, this.workers, async ({ input, source }, taskIndex) => {
+          const out = new PartitionFiles(spillDir, taskIndex, shuffle.reducers);
           const args = ['map', def.name, input, '--reducers', String(shuffle.reducers), '--file', source.file.uri, '--first-row', String(source.fromRow ?? 0), ...common];
           const { schema, columns } = inputColumns(job, def, def.inputs[input] as StepInput);
           const encode = rowLineEncoder(schema, columns);
           const isLines = source.format === 'lines';
-          const outcome = await this.task(bundle, args, `map task of ${source.file.uri}`, {
+          const outcome = await this.task(bundle, args, `map task of ${describeSource(source)}`, {
             feed: async (write) => {
               let bytesRead = 0;
               for await (const batch of readInputFile(source, this.options.batchRows ?? 8192)) {
@@ -141,12 +151,13 @@ export class StreamingRunner implements JobRunner {
               const p = line.slice(0, tab);
               if (p === BAD_TAG) return;
               const n = Number(p);
-              const list = lines[n];
-              if (!list) throw new Error(`map output names partition ${p}; the step has ${shuffle.reducers}`);
-              list.push(line);
+              if (!(n >= 0 && n < shuffle.reducers)) throw new Error(`map output names partition ${p}; the step has ${shuffle.reducers}`);
+              out.add(n, line);
             },
-          });
-          return { outcome, lines };
+            pressure: () => out.full,
+            relieved: () => out.drained(),
+          }).finally(() => out.close());
+          return { outcome, files: await out.close() };
         });
         counts.bytesIn = bytesInTotal;
         for (const [i, m] of mapped.entries()) {
@@ -154,29 +165,23 @@ export class StreamingRunner implements JobRunner {
           const o = m.outcome;
           counters.addAll(withoutEngineGroup(o.counters));
           bad.merge(o.bad);
-          if (!o.ok) throw taskError(job.name, def.name, `map task of ${mapTasks[i]!.source.file.uri}`, o.error);
+          if (!o.ok) throw taskError(job.name, def.name, `map task of ${describeSource(mapTasks[i]!.source)}`, o.error);
           mapOutputRecords += o.mapOutputRecords;
-          for (let p = 0; p < partitions.length; p++) for (const line of m.lines[p]!) partitions[p]!.push(line);
+          for (const [p, f] of m.files.entries()) if (f) partitionFiles[p]!.push(f);
         }
         counts.recordsIn = mapped.reduce((s, m) => s + (m?.outcome.recordsIn ?? 0), 0);
 
         // Reduce: one task per partition, its lines sorted by key text (bytewise; ties keep map order).
         const outputSchema = def.output.schema;
         const decode = rowLineDecoder(outputSchema, outputSchema.fields.map((f) => f.name), `step ${def.name} reduce output`, 1);
-        const reduced = await inOrder(partitions.map((lines, p) => ({ lines, p })), this.workers, async ({ lines, p }) => {
-          const t = performance.now();
-          const sorted = sortByKey(lines);
-          partitions[p] = [];
-          this.timings.sortSeconds += (performance.now() - t) / 1000;
+        const reduced = await inOrder(partitionFiles.map((files, p) => ({ files, p })), this.workers, async ({ files, p }) => {
           const outputUri = joinUri(shuffleUri, `r-${String(p).padStart(5, '0')}`);
           const rows = new RowQueue(outputSchema, this.options.outputBatchRows ?? 8192);
           let lineNo = 0;
           const writing = writeDataset(outputUri, outputSchema, rows.batches(), { partitionBy: def.output.partitionBy ?? [], overwrite: true });
           writing.catch(() => undefined);
           const outcome = await this.task(bundle, ['reduce', def.name, ...common], `reduce task of partition ${p}`, {
-            feed: async (write) => {
-              for (let i = 0; i < sorted.length; i += 4096) await write(sorted.slice(i, i + 4096).join('\n') + '\n');
-            },
+            feed: (_write, stdin) => this.sortInto(files, spillDir, stdin),
             line: (line) => {
               lineNo++;
               if (line.startsWith(RECORD_TAG + '\t')) {
@@ -220,6 +225,7 @@ export class StreamingRunner implements JobRunner {
           counters: counters.toJSON(),
         });
       } finally {
+        await cleanSpill();
         await fileSystemFor(shuffleUri).delete(shuffleUri, { recursive: true }).catch(() => undefined);
         const shuffleRoot = joinUri(plan.workDir, '_shuffle');
         const fs = fileSystemFor(shuffleRoot);
@@ -234,6 +240,34 @@ export class StreamingRunner implements JobRunner {
   }
 
   /**
+   * The cluster's sort, run as GNU sort does it for mrjob's local runner: bytewise (LC_ALL=C) on the key
+   * field, stable (-s) so ties keep map-task order, spilling to `spillDir` past its buffer; its output is
+   * piped straight into the reducer's stdin.
+   */
+  private sortInto(files: readonly string[], spillDir: string, stdin: Writable): Promise<void> {
+    if (files.length === 0) {
+      stdin.end();
+      return Promise.resolve();
+    }
+    const t0 = performance.now();
+    const sort = spawn('sort', ['-s', '-t', '\t', '-k2,2', '-T', spillDir, '-S', `${this.options.sortBufferMb ?? 256}M`, '--', ...files], {
+      env: { ...process.env, LC_ALL: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    sort.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    sort.stdout.pipe(stdin);
+    return new Promise((resolve, reject) => {
+      sort.on('error', (e) => reject(new Error(`the shuffle sort could not start (${(e as Error).message}): the streaming runner needs GNU sort (coreutils) on PATH`)));
+      sort.on('close', (code) => {
+        this.timings.sortSeconds += (performance.now() - t0) / 1000;
+        if (code === 0) resolve();
+        else reject(new Error(`the shuffle sort exited with code ${code}: ${stderr.trim().slice(-500)}`));
+      });
+    });
+  }
+
+  /**
    * Runs one task process: `feed` writes its stdin (awaiting drains), `line` takes each stdout line, and
    * the outcome comes from its stderr. A process that dies without an outcome fails the task with its exit
    * code and the last lines it printed.
@@ -242,7 +276,7 @@ export class StreamingRunner implements JobRunner {
     bundle: string,
     args: readonly string[],
     what: string,
-    io: { feed: (write: (text: string) => Promise<void>) => Promise<void>; line: (line: string) => void; pressure?: () => boolean; relieved?: () => Promise<void> },
+    io: { feed: (write: (text: string) => Promise<void>, stdin: Writable) => Promise<void>; line: (line: string) => void; pressure?: () => boolean; relieved?: () => Promise<void> },
   ): Promise<StageOutcome> {
     const spawned = performance.now();
     const child = spawn(this.options.node ?? process.execPath, ['--enable-source-maps', bundle, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -316,7 +350,7 @@ export class StreamingRunner implements JobRunner {
     const t0 = performance.now();
     return (async () => {
       try {
-        await io.feed(write);
+        await io.feed(write, child.stdin);
       } catch (e) {
         if (!child.stdin.destroyed || !(e instanceof Error && e.message.includes('closed its input'))) fail(e);
       }
@@ -351,33 +385,86 @@ function withoutEngineGroup(counters: StageOutcome['counters']): StageOutcome['c
   return rest;
 }
 
-/** Map output lines sorted by their key field (bytewise = string order for key texts, docs/cluster.md); stable. */
-function sortByKey(lines: readonly string[]): string[] {
-  const keys = new Array<string>(lines.length);
-  const order = new Array<number>(lines.length);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    const a = line.indexOf('\t');
-    keys[i] = line.slice(a + 1, line.indexOf('\t', a + 1));
-    order[i] = i;
+/** One map task's output lines, one file per partition, written in large appends with backpressure. */
+class PartitionFiles {
+  private readonly pending: string[][];
+  private readonly sizes: number[];
+  private readonly streams: (fs.WriteStream | undefined)[];
+  private readonly names: (string | undefined)[];
+  private waiting = 0;
+  private relief: (() => void) | undefined;
+  private closing: Promise<(string | undefined)[]> | undefined;
+
+  constructor(
+    private readonly dir: string,
+    private readonly task: number,
+    reducers: number,
+  ) {
+    this.pending = Array.from({ length: reducers }, () => []);
+    this.sizes = new Array<number>(reducers).fill(0);
+    this.streams = new Array<fs.WriteStream | undefined>(reducers).fill(undefined);
+    this.names = new Array<string | undefined>(reducers).fill(undefined);
   }
-  order.sort((x, y) => {
-    const kx = keys[x]!;
-    const ky = keys[y]!;
-    return kx < ky ? -1 : kx > ky ? 1 : x - y;
-  });
-  return order.map((i) => lines[i]!);
+
+  /** Writes are waiting on a full stream: the map task's output should pause. */
+  get full(): boolean {
+    return this.waiting > 0;
+  }
+
+  add(partition: number, line: string): void {
+    this.pending[partition]!.push(line);
+    this.sizes[partition]! += line.length + 1;
+    if (this.sizes[partition]! >= 1 << 20) this.write(partition);
+  }
+
+  drained(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((resolve) => (this.relief = resolve));
+  }
+
+  private write(p: number): void {
+    const lines = this.pending[p]!;
+    if (lines.length === 0) return;
+    let stream = this.streams[p];
+    if (!stream) {
+      const name = path.join(this.dir, `m${String(this.task).padStart(5, '0')}-p${String(p).padStart(5, '0')}`);
+      this.names[p] = name;
+      this.streams[p] = stream = fs.createWriteStream(name);
+    }
+    this.pending[p] = [];
+    this.sizes[p] = 0;
+    if (!stream.write(lines.join('\n') + '\n')) {
+      this.waiting++;
+      stream.once('drain', () => {
+        if (--this.waiting === 0 && this.relief) {
+          const r = this.relief;
+          this.relief = undefined;
+          r();
+        }
+      });
+    }
+  }
+
+  /** Flushes and closes every file; resolves to each partition's file (undefined: the task wrote none). */
+  close(): Promise<(string | undefined)[]> {
+    this.closing ??= (async () => {
+      for (let p = 0; p < this.pending.length; p++) this.write(p);
+      await Promise.all(this.streams.map((s) => (s ? new Promise<void>((resolve, reject) => s.end((e?: Error | null) => (e ? reject(e) : resolve()))) : undefined)));
+      return this.names;
+    })();
+    return this.closing;
+  }
 }
 
 /** Runs `fn` over items with at most `concurrency` at once; results in item order; after a failure no new item starts. */
-async function inOrder<T, R extends { outcome: StageOutcome }>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<(R | undefined)[]> {
+async function inOrder<T, R extends { outcome: StageOutcome }>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<(R | undefined)[]> {
   const results: (R | undefined)[] = new Array(items.length).fill(undefined);
   let next = 0;
   let failed = false;
   const lane = async (): Promise<void> => {
     while (!failed && next < items.length) {
       const i = next++;
-      const r = await fn(items[i]!);
+      const r = await fn(items[i]!, i);
       results[i] = r;
       if (!r.outcome.ok) failed = true;
     }
