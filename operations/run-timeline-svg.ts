@@ -51,9 +51,9 @@ export function runTimelineSvg(run: RunFacts, now: Date = new Date()): string {
     );
   });
   const axisY = run.stages.length * ROW + 8;
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => {
-    const tx = LABEL + f * plot;
-    return `<line x1="${tx}" y1="2" x2="${tx}" y2="${axisY}" class="grid"/><text x="${tx}" y="${axisY + 13}" text-anchor="middle" class="tick">${formatDuration(f * span)}</text>`;
+  const ticks = axisTicks(span).map((t) => {
+    const tx = LABEL + (t / span) * plot;
+    return `<line x1="${tx.toFixed(1)}" y1="2" x2="${tx.toFixed(1)}" y2="${axisY}" class="grid"/><text x="${tx.toFixed(1)}" y="${axisY + 13}" text-anchor="middle" class="tick">${formatDuration(t)}</text>`;
   });
   return (
     `<svg class="timeline" data-run="${escapeHtml(run.runId)}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="stages of run ${escapeHtml(run.runId)}">` +
@@ -62,4 +62,14 @@ export function runTimelineSvg(run: RunFacts, now: Date = new Date()): string {
     rows.join('') +
     `</svg>`
   );
+}
+
+/** Axis marks in seconds: multiples of a round step (1, 2 or 5 × 10^k) from 0 to `span`, three to six of them. */
+export function axisTicks(span: number): number[] {
+  const magnitude = 10 ** Math.floor(Math.log10(span / 5));
+  const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => span / s <= 5 * (1 + 1e-9)) ?? 10 * magnitude;
+  const out: number[] = [];
+  // Rounded so 0.1 + 0.2 style sums print as 0.3 s.
+  for (let t = 0; t <= span + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
+  return out;
 }
