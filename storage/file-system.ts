@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { schemeOf } from './storage-uri.ts';
 import { StorageError } from './storage-error.ts';
 import { LocalFileSystem } from './local-file-system.ts';
+import { WebHdfsFileSystem } from './webhdfs-file-system.ts';
+import { currentWebHdfsOptions } from './webhdfs-options.ts';
 
 /** One entry of a listing. */
 export interface FileEntry {
@@ -19,6 +21,22 @@ export interface WrittenFile {
   sha256: string;
 }
 
+/** A byte range of a file: from `offset` (default 0), at most `length` bytes (default: to the end). */
+export interface ReadRange {
+  offset?: number;
+  length?: number;
+}
+
+/**
+ * A local file that stands for `uri` while a path-writing library (DuckDB) writes it: `commit` puts the
+ * bytes at `uri` (uploading them on remote file systems) and says what was written; `discard` drops them.
+ */
+export interface LocalWrite {
+  path: string;
+  commit(): Promise<WrittenFile>;
+  discard(): Promise<void>;
+}
+
 /** Data accepted by an atomic write. */
 export type WriteSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>;
 
@@ -32,8 +50,8 @@ export interface FileSystem {
   /** The entry at a URI, or undefined. */
   stat(uri: string): Promise<FileEntry | undefined>;
   exists(uri: string): Promise<boolean>;
-  /** A stream of the file's bytes. */
-  openRead(uri: string): Promise<Readable>;
+  /** A stream of the file's bytes, or of a range of them. */
+  openRead(uri: string, range?: ReadRange): Promise<Readable>;
   /** The whole file, for small files (markers, configs). */
   readBytes(uri: string): Promise<Buffer>;
   /** Writes under a temp name in the same directory, then renames over `uri`. */
@@ -48,17 +66,38 @@ export interface FileSystem {
    * return the file itself; remote ones will download to a temp copy.
    */
   localPathFor(uri: string): Promise<string>;
+  /**
+   * Where a library that writes paths should write `uri`: the file itself on local file systems (the writer
+   * renames into place), a local temp file that `commit` uploads on remote ones.
+   */
+  localFileForWrite(uri: string): Promise<LocalWrite>;
 }
 
 const local = new LocalFileSystem();
+/** One WebHDFS file system per namenode, made afresh after the settings change (configureWebHdfs). */
+const namenodes = new Map<string, WebHdfsFileSystem>();
+let namenodesGeneration = -1;
 
-/** The file system serving a URI's scheme. */
+/** The file system serving a URI's scheme (webhdfs:// with the settings of configureWebHdfs). */
 export function fileSystemFor(uri: string): FileSystem {
   const scheme = schemeOf(uri);
   if (scheme === 'file') return local;
+  if (scheme === 'webhdfs') {
+    const authority = /^webhdfs:\/\/([^/]*)/i.exec(uri)?.[1] ?? '';
+    if (authority === '') throw new StorageError(uri, 'has no namenode', 'write webhdfs://namenode:9870/path');
+    const { options, generation } = currentWebHdfsOptions();
+    if (generation !== namenodesGeneration) {
+      for (const fs of namenodes.values()) void fs.close();
+      namenodes.clear();
+      namenodesGeneration = generation;
+    }
+    let fs = namenodes.get(authority);
+    if (!fs) namenodes.set(authority, (fs = new WebHdfsFileSystem(authority, options)));
+    return fs;
+  }
   throw new StorageError(
     uri,
     `the ${scheme}:// file system is not available in this version`,
-    'use a file:// storage root; webhdfs:// and gs:// arrive with the cluster engines',
+    'use a file:// or webhdfs:// storage root; gs:// is read by Dataproc jobs, not by Courier itself',
   );
 }

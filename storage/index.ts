@@ -20,7 +20,9 @@ export { configureDuckDb } from './duckdb-room.ts';
 export { writeParquetFile, sqlTypeOf, type ParquetCompression, type ParquetWriteOptions, type ParquetWriteResult } from './parquet-writer.ts';
 export { readParquetFile, readParquetSchema, countParquetRows, type ParquetReadOptions } from './parquet-reader.ts';
 export { takeRows, concatBatches, sliceRows } from './record-schema.ts';
-export { fileSystemFor, type FileSystem, type FileEntry, type WrittenFile, type WriteSource } from './file-system.ts';
+export { fileSystemFor, type FileSystem, type FileEntry, type WrittenFile, type WriteSource, type ReadRange, type LocalWrite } from './file-system.ts';
+export { configureWebHdfs, WEBHDFS_OPTIONS_ENV, type WebHdfsOptions } from './webhdfs-options.ts';
+export { WebHdfsFileSystem, type ContentSummary, type RetryEvent, type WebHdfsFileSystemOptions } from './webhdfs-file-system.ts';
 export {
   partitionKeys,
   partitionDir,

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FileEntry, FileSystem, WriteSource, WrittenFile } from './file-system.ts';
+import type { FileEntry, FileSystem, LocalWrite, ReadRange, WriteSource, WrittenFile } from './file-system.ts';
 import { localPath } from './storage-uri.ts';
 import { StorageError } from './storage-error.ts';
 
@@ -95,13 +95,18 @@ export class LocalFileSystem implements FileSystem {
     return (await this.stat(uri)) !== undefined;
   }
 
-  async openRead(uri: string): Promise<Readable> {
+  async openRead(uri: string, range: ReadRange = {}): Promise<Readable> {
     const p = localPath(uri);
     // Open eagerly so a missing file fails here, naming the URI, not later inside a pipeline.
     const handle = await fsp.open(p, 'r').catch((e: unknown) => {
       throw explain(uri, e, 'opening for read');
     });
-    return handle.createReadStream({ highWaterMark: 1 << 20 });
+    const start = range.offset ?? 0;
+    if (range.length === 0) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    return handle.createReadStream({ highWaterMark: 1 << 20, start, ...(range.length !== undefined ? { end: start + range.length - 1 } : {}) });
   }
 
   async readBytes(uri: string): Promise<Buffer> {
@@ -171,5 +176,26 @@ export class LocalFileSystem implements FileSystem {
 
   async localPathFor(uri: string): Promise<string> {
     return localPath(uri);
+  }
+
+  async localFileForWrite(uri: string): Promise<LocalWrite> {
+    const p = localPath(uri);
+    return {
+      path: p,
+      commit: async () => {
+        const hash = createHash('sha256');
+        let bytes = 0;
+        try {
+          for await (const chunk of fs.createReadStream(p, { highWaterMark: 1 << 20 })) {
+            hash.update(chunk as Buffer);
+            bytes += (chunk as Buffer).length;
+          }
+        } catch (e) {
+          throw explain(uri, e, 'reading back the written file');
+        }
+        return { uri, bytes, sha256: hash.digest('hex') };
+      },
+      discard: () => fsp.rm(p, { force: true }),
+    };
   }
 }

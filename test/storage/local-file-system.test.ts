@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { fileSystemFor, toStorageUri, joinUri, StorageError, schemeOf, baseName, parentUri } from '../../storage/index.ts';
+import { fileSystemFor, toStorageUri, joinUri, StorageError, schemeOf, baseName, parentUri, WebHdfsFileSystem } from '../../storage/index.ts';
 
 let dir: string;
 let root: string;
@@ -30,9 +30,11 @@ describe('storage URIs', () => {
     expect(() => schemeOf('s3://bucket/x')).toThrow(/file:\/\/\/absolute\/path, webhdfs/);
   });
 
-  it('says plainly that webhdfs is not available yet', () => {
-    expect(() => fileSystemFor('webhdfs://nn:9870/x')).toThrow(StorageError);
-    expect(() => fileSystemFor('webhdfs://nn:9870/x')).toThrow(/use a file:\/\/ storage root/);
+  it('serves webhdfs:// (one file system per namenode) and says plainly that gs:// is not served', () => {
+    expect(fileSystemFor('webhdfs://nn:9870/x')).toBeInstanceOf(WebHdfsFileSystem);
+    expect(fileSystemFor('webhdfs://nn:9870/y')).toBe(fileSystemFor('webhdfs://nn:9870/x'));
+    expect(() => fileSystemFor('gs://bucket/x')).toThrow(StorageError);
+    expect(() => fileSystemFor('gs://bucket/x')).toThrow(/use a file:\/\/ or webhdfs:\/\/ storage root/);
   });
 });
 
