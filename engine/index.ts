@@ -52,3 +52,14 @@ export { StreamingRunner, streamingRunner, type StreamingRunnerOptions, type Str
 export { buildStageBundle, stageBundleName, type StageBundle } from './stage-bundle.ts';
 export { describeJob } from './stage-cli.ts';
 export { encodeKeyText, decodeKeyText, escapeField, unescapeField, splitFields } from './streaming-protocol.ts';
+export {
+  sparkSqlSteps,
+  sparkSqlStepScript,
+  sparkStepDir,
+  sqlString,
+  SPARK_STEP_DIRS,
+  type SparkSqlStep,
+  type SparkSqlInput,
+  type SparkSqlPlanOptions,
+  type SparkStepCounts,
+} from './spark-sql-step.ts';
