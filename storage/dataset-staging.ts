@@ -49,6 +49,13 @@ export class DatasetStaging {
     return file;
   }
 
+  /** Records a staged file whose size and hash are already known (a committed LocalWrite). */
+  recordWritten(relative: string, rows: number, written: { bytes: number; sha256: string }): MarkerFile {
+    const file = { path: relative, rows, bytes: written.bytes, sha256: written.sha256 };
+    this.files.push(file);
+    return file;
+  }
+
   /** Records a file that was written into the staging area by other means (e.g. DuckDB). */
   async recordFile(relative: string, rows: number): Promise<MarkerFile> {
     const { createHash } = await import('node:crypto');

@@ -8,7 +8,7 @@
 import { ParquetFileWriter, type ParquetCompression } from './parquet-writer.ts';
 import { takeRows, sliceRows, checkBatch, type ColumnBatch, type RecordSchema } from './record-schema.ts';
 import { partitionDir, partitionKeys, type PartitionSpec } from './dataset-partitions.ts';
-import { fileSystemFor } from './file-system.ts';
+import { fileSystemFor, type LocalWrite } from './file-system.ts';
 import { DatasetStaging } from './dataset-staging.ts';
 import type { DatasetMarker } from './success-marker.ts';
 
@@ -28,7 +28,7 @@ export interface DatasetWriteOptions {
 interface PartitionBuffer {
   dir: string;
   /** The partition's open file and its path relative to the dataset, once it has rows. */
-  file?: { writer: ParquetFileWriter; rel: string };
+  file?: { writer: ParquetFileWriter; rel: string; out: LocalWrite };
   rows: number;
   fileNo: number;
 }
@@ -67,7 +67,8 @@ export async function writeDataset(
     buf.rows = 0;
     await encoding;
     encoding = file.writer.finish().then(async (written) => {
-      await staging.recordFile(file.rel, written.rows);
+      // Uploaded here on remote file systems; hashed from the local file either way.
+      staging.recordWritten(file.rel, written.rows, await file.out.commit());
     });
     // Handled here so a failure waits, unreported, for the next await of `encoding`.
     encoding.catch(() => undefined);
@@ -78,8 +79,8 @@ export async function writeDataset(
       const rel = `${buf.dir ? buf.dir + '/' : ''}part-${String(buf.fileNo++).padStart(5, '0')}.parquet`;
       const target = staging.stagedUri(rel);
       await fs.mkdirs(target.slice(0, target.lastIndexOf('/')));
-      const local = await fs.localPathFor(target);
-      buf.file = { writer: await ParquetFileWriter.open(local, fileSchema, { compression: options.compression }, `${uri}/${rel}`), rel };
+      const out = await fs.localFileForWrite(target);
+      buf.file = { writer: await ParquetFileWriter.open(out.path, fileSchema, { compression: options.compression }, `${uri}/${rel}`), rel, out };
     }
     buf.file.writer.append(part);
     buf.rows += part.numRows;
@@ -117,7 +118,10 @@ export async function writeDataset(
     });
   } catch (e) {
     await encoding?.catch(() => undefined);
-    for (const buf of buffers.values()) await buf.file?.writer.abort().catch(() => undefined);
+    for (const buf of buffers.values()) {
+      await buf.file?.writer.abort().catch(() => undefined);
+      await buf.file?.out.discard().catch(() => undefined);
+    }
     await staging.abort();
     throw e;
   }
