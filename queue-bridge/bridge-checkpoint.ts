@@ -1,8 +1,10 @@
 /**
  * The bridge's checkpoint, `<root>/_bridge/checkpoint.json`: per request dataset file, how many rows (from the
  * file's start, in file order) were handed to the broker and how many are acknowledged. Acknowledged is a low-water
- * mark: every row below it was acknowledged, whatever order the acks came in. A restart resumes each file from
- * `acked`, so it resends at most the rows between `acked` and `handed`, and never skips one.
+ * mark: every row below it was acknowledged, whatever order the acks came in. A restart takes back the spans of
+ * [acked, handed) the broker still holds and resends each file from the first row it may not hold: at most the rows
+ * between `acked` and `handed` (all of them with the embedded broker, whose queues die with its process), never
+ * skipping one.
  */
 import { z } from 'zod';
 import { fileSystemFor, joinUri, StorageError } from '../storage/index.ts';
@@ -16,6 +18,11 @@ export interface FileProgress {
   handed: number;
   /** Rows [0, acked) are acknowledged; acked ≤ handed ≤ rows. */
   acked: number;
+  /**
+   * Where rows of [acked, handed) sit in the broker: [first sequence number, first row, rows] per span, so a restart
+   * takes back what a durable broker (Redis) still holds instead of sending it again.
+   */
+  spans?: [number, number, number][];
 }
 
 /** Progress of one dataset; a finished one keeps no per-file detail. */
@@ -35,7 +42,12 @@ export interface BridgeCheckpoint {
 }
 
 const fileProgress = z
-  .strictObject({ rows: z.number().int().min(0), handed: z.number().int().min(0), acked: z.number().int().min(0) })
+  .strictObject({
+    rows: z.number().int().min(0),
+    handed: z.number().int().min(0),
+    acked: z.number().int().min(0),
+    spans: z.array(z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(1)])).optional(),
+  })
   .refine((f) => f.acked <= f.handed && f.handed <= f.rows, { message: 'needs acked ≤ handed ≤ rows' });
 
 const checkpointSchema = z.strictObject({

@@ -108,7 +108,7 @@ class Feed {
   readonly name: string;
   readonly files: FileCursor[] = [];
   private next = 0;
-  private readonly spans: Span[] = [];
+  private spans: Span[] = [];
   private spanHead = 0;
   enqueued = 0;
   acked = 0;
@@ -123,6 +123,32 @@ class Feed {
     let n = 0;
     for (let i = this.next; i < this.files.length; i++) n += this.files[i]!.progress.rows - this.files[i]!.progress.handed;
     return n;
+  }
+
+  /** Takes back spans a previous run enqueued that the broker still holds (restored from the checkpoint). */
+  adopt(spans: readonly Span[]): void {
+    if (spans.length === 0) return;
+    this.spans = [...this.spans.slice(this.spanHead), ...spans].sort((a, b) => a.firstSeq - b.firstSeq);
+    this.spanHead = 0;
+  }
+
+  /** Records in each file's progress the spans of it the broker holds unacknowledged, for a restart to take back. */
+  recordSpans(): void {
+    const byCursor = new Map<FileCursor, [number, number, number][]>();
+    for (let i = this.spanHead; i < this.spans.length; i++) {
+      const s = this.spans[i]!;
+      let list = byCursor.get(s.cursor);
+      if (!list) byCursor.set(s.cursor, (list = []));
+      const last = list.at(-1);
+      // Spans enqueued back to back from one file merge: usually one span per file per run.
+      if (last && last[0] + last[2] === s.firstSeq && last[1] + last[2] === s.offset) last[2] += s.count;
+      else list.push([s.firstSeq, s.offset, s.count]);
+    }
+    for (const cursor of this.files) {
+      const list = byCursor.get(cursor);
+      if (list) cursor.progress.spans = list;
+      else delete cursor.progress.spans;
+    }
   }
 
   /** Moves files' acked marks up to the broker's floor; true when something moved. */
@@ -232,6 +258,7 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
   const checkpointEveryMs = options.checkpointEveryMs ?? 2000;
   const discoverEveryMs = options.discoverEveryMs ?? 30_000;
   const batchRows = options.readBatchRows ?? 8192;
+  const fillStepRows = 8 * batchRows;
   const log = options.logger ?? NOOP_LOGGER;
   const partnerIds = options.partnerIds ? new Set(options.partnerIds) : undefined;
 
@@ -243,6 +270,10 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
   let dirty = false;
 
   const discover = async () => {
+    // What the broker has ever been given, per queue: a span a previous run enqueued below it is still there
+    // (Redis keeps its streams across our crashes; a fresh embedded broker has nothing, so all is sent again).
+    let nextSeqs: Map<string, number> | undefined;
+    const adopted = new Map<Feed, Span[]>();
     for (const day of await completeRequestDays(root, name)) {
       const id = `${name}/${day}`;
       if (seen.has(id)) continue;
@@ -261,19 +292,43 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
       for (const req of dataset.files) {
         if (partnerIds && !partnerIds.has(req.queue.partnerId)) continue;
         const p = (progress.files[req.path] ??= { rows: req.rows, handed: 0, acked: 0 });
-        // Rows handed over but not acknowledged may be lost (embedded broker) or still queued (Redis): send again.
-        resent += p.handed - p.acked;
-        p.handed = p.acked;
         const cursor: FileCursor = { req, schema: dataset.schema, progress: p, checked: false };
         cursors.push(cursor);
         const key = queueName(req.queue);
         let feed = feeds.get(key);
         if (!feed) feeds.set(key, (feed = new Feed(req.queue)));
         feed.files.push(cursor);
+        // Rows handed over but not acknowledged: taken back where the broker still holds them (spans recorded in
+        // the checkpoint, below its sequence), sent again from the first one it may have lost.
+        if (p.handed > p.acked) {
+          nextSeqs ??= new Map((await broker.stats()).map((q) => [q.queue, q.nextSeq]));
+          const brokerNext = nextSeqs.get(key) ?? 0;
+          let reach = p.acked;
+          const kept: Span[] = [];
+          for (const [firstSeq, offset, count] of [...(p.spans ?? [])].sort((a, b) => a[1] - b[1])) {
+            if (offset + count <= reach) continue;
+            if (offset > reach || firstSeq + count > brokerNext) break;
+            kept.push({ firstSeq, count, cursor, offset });
+            reach = offset + count;
+          }
+          resent += p.handed - reach;
+          p.handed = reach;
+          if (kept.length > 0) adopted.set(feed, [...(adopted.get(feed) ?? []), ...kept]);
+        }
+        delete p.spans;
       }
       open.set(id, { dataset, cursors });
       log.info({ dataset: id, files: dataset.files.length, rows: dataset.files.reduce((s, f) => s + f.rows, 0) }, 'request dataset discovered');
     }
+    for (const [feed, spans] of adopted) {
+      feed.adopt(spans);
+      log.info({ queue: feed.name, rows: spans.reduce((n, sp) => n + sp.count, 0) }, 'taken back from the broker: handed over before the restart and still queued');
+    }
+  };
+
+  const saveCheckpoint = async () => {
+    for (const feed of feeds.values()) feed.recordSpans();
+    await writeCheckpoint(root, checkpoint);
   };
 
   const finishDatasets = () => {
@@ -311,7 +366,9 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
       if (signal?.aborted || available <= 0) break;
       const want = Math.min(share - (stats.get(feed.name)?.depth ?? 0), available);
       if (want < Math.min(minTopUp, feed.remaining())) continue;
-      const n = await feed.fill(broker, want, batchRows);
+      // In steps, so the checkpoint (with the spans enqueued) is written between them: a crash mid-fill
+      // leaves at most one step that a restart cannot find in the broker and sends again.
+      const n = await feed.fill(broker, Math.min(want, fillStepRows), batchRows);
       available -= n;
       moved += n;
     }
@@ -335,8 +392,8 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
 
     const now = Date.now();
     const finished = open.size === 0 && !options.watch;
-    if (dirty && (finished || signal?.aborted || now - lastCheckpoint >= checkpointEveryMs)) {
-      await writeCheckpoint(root, checkpoint);
+    if (dirty && (finished || signal?.aborted || moved > 0 || now - lastCheckpoint >= checkpointEveryMs)) {
+      await saveCheckpoint();
       lastCheckpoint = now;
       dirty = false;
     }
@@ -347,7 +404,7 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
     }
     if (moved === 0) await sleep(pollMs, signal);
   }
-  if (dirty) await writeCheckpoint(root, checkpoint);
+  if (dirty) await saveCheckpoint();
   let enqueued = 0;
   let acked = 0;
   for (const f of feeds.values()) {

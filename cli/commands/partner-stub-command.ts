@@ -32,6 +32,8 @@ const KEYS: Record<string, keyof StubBehaviour> = {
   'too-many-rate': 'tooManyRate',
   'retry-after': 'retryAfterSeconds',
   'reset-rate': 'resetRate',
+  'slow-rate': 'slowRate',
+  'slow-ms': 'slowMs',
   status: 'fixedStatus',
 };
 

@@ -1,7 +1,7 @@
 /**
  * A stand-in for partners' HTTP APIs, for the demo, the tests and the bench: node:http with keep-alive, one
  * behaviour per partner path (the first path segment: /acme/... is partner "acme"), with latency, a share of 500s,
- * of 429s with Retry-After, of connection resets, or one fixed status for everything (e.g. always 400). It counts
+ * of 429s with Retry-After, of connection resets, of late answers (timeouts), or one fixed status for everything (e.g. always 400). It counts
  * what arrives per partner, by Idempotency-Key, so a test can prove every request arrived and how many twice.
  *
  * Control endpoints: GET /_stub/stats (JSON counts), GET /_stub/ids/<partner> (accepted request ids),
@@ -22,11 +22,15 @@ export interface StubBehaviour {
   retryAfterSeconds: number;
   /** Share whose connection is destroyed without an answer. */
   resetRate: number;
+  /** Share answered late: after `slowMs` more (past the sender's timeout, it is a timeout). */
+  slowRate: number;
+  /** Extra delay of the slow answers, ms. */
+  slowMs: number;
   /** When set, every request is answered with this status (e.g. 400: a partner refusing everything). */
   fixedStatus?: number;
 }
 
-export const DEFAULT_STUB_BEHAVIOUR: StubBehaviour = { latencyMs: 0, errorRate: 0, tooManyRate: 0, retryAfterSeconds: 1, resetRate: 0 };
+export const DEFAULT_STUB_BEHAVIOUR: StubBehaviour = { latencyMs: 0, errorRate: 0, tooManyRate: 0, retryAfterSeconds: 1, resetRate: 0, slowRate: 0, slowMs: 0 };
 
 export interface PartnerStubOptions {
   /** 0 picks a free port. */
@@ -43,7 +47,7 @@ export interface PartnerStubOptions {
 /** What one partner path received. */
 export interface StubPartnerStats {
   received: number;
-  /** Answers by HTTP status, plus "reset" for destroyed connections. */
+  /** Answers by HTTP status, plus "reset" for destroyed connections and "abandoned" for senders gone before the answer. */
   answered: Record<string, number>;
   /** Distinct request ids answered 2xx. */
   accepted: number;
@@ -102,8 +106,11 @@ export async function startPartnerStub(options: PartnerStubOptions = {}): Promis
     // The body is read whole before answering, as a real API would.
     req.on('data', noop);
     req.on('end', () => {
+      const b = state.behaviour;
+      // Drawn apart from the answer's draw, so a slow share does not shift which requests fail.
+      const delay = b.latencyMs + (b.slowRate > 0 && random() < b.slowRate ? b.slowMs : 0);
       const answer = () => respond(state, key, res, random());
-      if (state.behaviour.latencyMs > 0) setTimeout(answer, state.behaviour.latencyMs);
+      if (delay > 0) setTimeout(answer, delay);
       else answer();
     });
   });
@@ -141,6 +148,11 @@ function respond(state: PartnerState, key: string | undefined, res: ServerRespon
   const count = (what: string) => {
     state.stats.answered[what] = (state.stats.answered[what] ?? 0) + 1;
   };
+  // The sender gave up (its timeout) before the answer: a partner that commits only as it answers has nothing.
+  if (res.destroyed || res.socket === null || res.socket.destroyed) {
+    count('abandoned');
+    return;
+  }
   if (b.fixedStatus !== undefined) {
     count(String(b.fixedStatus));
     res.writeHead(b.fixedStatus, { 'content-type': 'application/json' }).end('{"error":"refused by the partner stub"}');
@@ -208,7 +220,7 @@ function control(
 export function checkBehaviour(change: Partial<StubBehaviour>, partner: string): Partial<StubBehaviour> {
   const where = `partner stub behaviour of "${partner}"`;
   if (typeof change !== 'object' || change === null) throw new Error(`${where}: expected an object of behaviour fields`);
-  const known: (keyof StubBehaviour)[] = ['latencyMs', 'errorRate', 'tooManyRate', 'retryAfterSeconds', 'resetRate', 'fixedStatus'];
+  const known: (keyof StubBehaviour)[] = ['latencyMs', 'errorRate', 'tooManyRate', 'retryAfterSeconds', 'resetRate', 'slowRate', 'slowMs', 'fixedStatus'];
   for (const [key, value] of Object.entries(change)) {
     if (!known.includes(key as keyof StubBehaviour)) throw new Error(`${where}: unknown field "${key}"; known: ${known.join(', ')}`);
     if (key === 'fixedStatus' && value === undefined) continue;

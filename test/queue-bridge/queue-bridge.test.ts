@@ -3,7 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { checkpointUri, EmbeddedBroker, readCheckpoint, runBridge, type Broker, type BridgeSnapshot } from '../../queue-bridge/index.ts';
+import { Redis } from 'ioredis';
+import { checkpointUri, EmbeddedBroker, readCheckpoint, RedisBroker, runBridge, type Broker, type BridgeSnapshot } from '../../queue-bridge/index.ts';
+import { startRedis, type TestRedis } from '../support/redis-server.ts';
 import { writeRequests } from './request-fixtures.ts';
 
 let dir: string;
@@ -215,5 +217,65 @@ describe('runBridge', () => {
     const schema = defineSchema({ request_id: 'string', partner_id: 'int32' });
     await writeDataset(joinUri(root, 'other', 'dt=2026-11-23'), schema, [rowsToBatch(schema, [{ request_id: 'a', partner_id: 1 }])]);
     await expect(runBridge({ root, broker: new EmbeddedBroker(), requestsDataset: 'other' })).rejects.toThrow(/other\/dt=2026-11-23: has no column cookie_id.*queue.requestsDataset/);
+  });
+});
+
+describe('queue bridge restarted over a durable broker (Redis)', () => {
+  let redis: TestRedis;
+  beforeEach(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await redis?.stop();
+  });
+
+  /** The first bridge fills the window, writes its checkpoint, then crashes (an exception out of its next step). */
+  async function crashAfterFill(prefix: string): Promise<{ ids: string[]; handed: number }> {
+    const ids = await writeRequests(root, 'dt=2026-11-23', [
+      { partnerId: 7, priority: 'normal', count: 5000 },
+      { partnerId: 8, priority: 'normal', count: 5000 },
+      { partnerId: 8, priority: 'high', count: 5000 },
+    ]);
+    const broker = new RedisBroker({ url: redis.url, keyPrefix: prefix });
+    const crash = new Error('simulated crash');
+    let ticks = 0;
+    await expect(
+      runBridge({ root, broker, windowItems: 9000, pollMs: 5, readBatchRows: 500, onTick: () => { if (++ticks === 2) throw crash; } }),
+    ).rejects.toBe(crash);
+    await broker.close();
+    const files = Object.values((await readCheckpoint(root)).datasets['requests/dt=2026-11-23']!.files);
+    return { ids, handed: files.reduce((n, f) => n + f.handed - f.acked, 0) };
+  }
+
+  async function drain(prefix: string) {
+    const broker = new RedisBroker({ url: redis.url, keyPrefix: prefix });
+    const c = consumer(broker, [7, 8], { batch: 500 });
+    const result = await runBridge({ root, broker, windowItems: 9000, pollMs: 5, readBatchRows: 500 });
+    await c.stop();
+    await broker.close();
+    return { result, delivered: c.delivered };
+  }
+
+  it('takes back what Redis still holds instead of sending it again: no duplicates after a crash with nothing in flight', async () => {
+    const { ids, handed } = await crashAfterFill('durable:');
+    expect(handed).toBe(9000);
+    const { result, delivered } = await drain('durable:');
+    // Before the checkpoint kept spans, a restart sent all 9000 again and each of them arrived twice.
+    expect(result.resent).toBe(0);
+    expect(result.enqueued).toBe(ids.length - 9000);
+    expect(delivered.length).toBe(ids.length);
+    expect(new Set(delivered)).toEqual(new Set(ids));
+    expect(result.done).toEqual(['requests/dt=2026-11-23']);
+  });
+
+  it('sends again what a Redis that lost its data no longer holds: nothing lost', async () => {
+    const { ids } = await crashAfterFill('flushed:');
+    const admin = new Redis(redis.url);
+    await admin.flushall();
+    await admin.quit();
+    const { result, delivered } = await drain('flushed:');
+    expect(result.resent).toBe(9000);
+    expect(new Set(delivered)).toEqual(new Set(ids));
+    expect(delivered.length).toBe(ids.length);
   });
 });

@@ -103,4 +103,26 @@ describe('partner stub', () => {
     expect(() => checkBehaviour({ fixedStatus: 99 }, 'acme')).toThrow(/fixedStatus must be an HTTP status/);
     expect(() => checkBehaviour({ speed: 1 } as never, 'acme')).toThrow(/unknown field "speed"/);
   });
+
+  it('answers a slow share late; a sender gone before the answer leaves nothing accepted ("abandoned")', async () => {
+    stub.setBehaviour('late', { slowRate: 1, slowMs: 300 });
+    const t0 = Date.now();
+    const answered = await send('POST', '/late/sync', { 'idempotency-key': 'l1' });
+    expect(answered.status).toBe(200);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    // A sender that times out after 50 ms: the stub answers into a closed socket, so the id is not accepted.
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(`${stub.url}/late/sync`, { method: 'POST', headers: { 'idempotency-key': 'l2' } });
+      req.setTimeout(50, () => {
+        req.destroy();
+        resolve();
+      });
+      req.on('error', () => undefined);
+      req.end();
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(stub.stats()['late']).toMatchObject({ received: 2, answered: { '200': 1, abandoned: 1 }, accepted: 1 });
+    expect([...stub.acceptedIds('late').keys()]).toEqual(['l1']);
+    expect(() => checkBehaviour({ slowRate: 2 }, 'late')).toThrow(/slowRate is a share between 0 and 1/);
+  });
 });
