@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { type CourierConfig, exampleConfigPath, findConfigFile, loadConfig } from '../config/index.ts';
 import { UsageError } from './exit-codes.ts';
 import { createLogger, type LogLevel } from './logger.ts';
+import { configureWebHdfsFromConfig } from './webhdfs-settings.ts';
 
 /** The options every verb accepts: --config, --log-level, --json. */
 export interface GlobalOptions {
@@ -44,7 +45,10 @@ export class CliContext {
     } else {
       this.logger.debug({ file }, 'loading config');
     }
-    return { file, config: await loadConfig(file, { env: this.io.env }) };
+    const config = await loadConfig(file, { env: this.io.env });
+    // Before any command touches storage: webhdfs:// roots need the user or token and retry settings.
+    configureWebHdfsFromConfig(config, this.io.env);
+    return { file, config };
   }
 
   /** Prints a command's result on stdout: `value` as JSON with --json, else `text`. */

@@ -7,8 +7,10 @@ import { describeSecret, type SecretRef } from './secrets.ts';
 /** The config as plain data with every secret reference shown as `<from env NAME>` or `<file /path>`. */
 export function printableConfig(config: CourierConfig): Record<string, unknown> {
   const hide = (value: SecretRef | HeaderValue): string => (typeof value === 'string' ? value : describeSecret(value));
+  const token = config.storage.webhdfs?.delegationToken;
   return {
     ...config,
+    ...(token && { storage: { ...config.storage, webhdfs: { ...config.storage.webhdfs, delegationToken: hide(token) } } }),
     partners: config.partners.map((partner) => ({
       ...partner,
       ...(partner.streaming && {

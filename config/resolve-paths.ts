@@ -12,7 +12,11 @@ export function resolveConfigPaths(config: CourierConfig, configDir: string): Co
   const { spillDir } = config.engine.local;
   return {
     ...config,
-    storage: { ...config.storage, root: resolveStorageRoot(config.storage.root, configDir) },
+    storage: {
+      ...config.storage,
+      root: resolveStorageRoot(config.storage.root, configDir),
+      ...(config.storage.webhdfs?.delegationToken && { webhdfs: { ...config.storage.webhdfs, delegationToken: file(config.storage.webhdfs.delegationToken) } }),
+    },
     engine: {
       ...config.engine,
       local: { ...config.engine.local, ...(spillDir === undefined ? {} : { spillDir: path.resolve(configDir, spillDir) }) },

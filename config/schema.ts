@@ -49,6 +49,33 @@ function isObject(value: unknown): value is Loose {
 
 // ---- storage ----
 
+const webhdfs = z
+  .strictObject({
+    user: text('an HDFS user name')
+      .optional()
+      .describe('user.name sent with every request (clusters without Kerberos). Default: none, so the cluster picks its default web user (dr.who).'),
+    delegationToken: secretRef()
+      .optional()
+      .describe('Delegation token for a Kerberos cluster, as the URL-safe string GETDELEGATIONTOKEN gives (urlString; not the binary file of `hdfs fetchdt`): { file: path } or { env: VAR }. Sent as delegation=; the user is the one in the token.'),
+    retries: wholeNumber(0, 20).default(4).describe('Retries of a request that got no answer (refused, reset, timed out) or a 503 / RetriableException, with exponential backoff.'),
+    retryDelayMs: wholeNumber(1).default(200).describe('First backoff delay in ms, doubled each retry (with jitter).'),
+    retryMaxDelayMs: wholeNumber(1).default(5000).describe('Longest backoff delay in ms.'),
+    timeoutMs: wholeNumber(1000).default(60_000).describe('How long to wait for an answer or the next bytes of one, in ms (Hadoop\'s own default is 60 s).'),
+    datanodeAddresses: z
+      .record(z.string().min(1), text('a host or host:port'))
+      .optional()
+      .describe('Datanode addresses to rewrite in the namenode\'s redirects when their advertised names do not resolve here: "dn1.cluster.internal:9864": "10.0.0.5:9864".'),
+    localCopyMb: wholeNumber(16).default(2048).describe('Disk budget in MiB for local copies of Parquet files read from HDFS (DuckDB reads local files); least recently used dropped first.'),
+  })
+  .superRefine(
+    ...crossCheck((value, ctx) => {
+      if (value['user'] !== undefined && value['delegationToken'] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['user'], message: 'give user or delegationToken, not both: with a token the user is the one encoded in it' });
+      }
+    }),
+  )
+  .describe('How Courier talks to HDFS when storage.root is webhdfs://: who it is, and how it retries.');
+
 const storage = z
   .strictObject({
     root: z
@@ -61,6 +88,7 @@ const storage = z
       .describe(
         'Root of all batch data: file:///abs/path, webhdfs://namenode:9870/path, gs://bucket/path, or a plain path relative to this file.',
       ),
+    webhdfs: webhdfs.optional(),
   })
   .describe('Where the batch data (Parquet datasets and _SUCCESS markers) lives.');
 

@@ -53,6 +53,8 @@ export function secretFilePath(file: string, configDir: string): string {
 /** Secret references at the places the schema allows them, read defensively from not-yet-validated data. */
 export function secretRefsIn(raw: unknown): SecretLocation[] {
   const found: SecretLocation[] = [];
+  const token = field(field(field(raw, 'storage'), 'webhdfs'), 'delegationToken');
+  if (isSecretRef(token)) found.push({ path: ['storage', 'webhdfs', 'delegationToken'], ref: token });
   const partners = field(raw, 'partners');
   if (!Array.isArray(partners)) return found;
   partners.forEach((partner, i) => {

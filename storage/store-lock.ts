@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { fileSystemFor } from './file-system.ts';
-import { joinUri } from './storage-uri.ts';
+import { joinUri, schemeOf } from './storage-uri.ts';
 import { StorageError } from './storage-error.ts';
 
 /** A held lock. */
@@ -45,6 +45,10 @@ interface HolderRecord {
 /** Takes the lock of the area at `areaUri` (a directory of the store, made if missing), or throws naming its holder. */
 export async function lockStoreArea(areaUri: string, options: StoreLockOptions): Promise<StoreLock> {
   const fsys = fileSystemFor(areaUri);
+  if (schemeOf(areaUri) !== 'file') {
+    // proper-lockfile needs a local directory whose mtime it can refresh; HDFS has no such lock here yet.
+    throw new StorageError(areaUri, `${options.holder} keeps its lock on a local file system only`, 'give this process a file:// storage root (storage.root), or run it where the store is a local path');
+  }
   await fsys.mkdirs(areaUri);
   const dir = await fsys.localPathFor(areaUri);
   const lockPath = path.join(dir, 'lock');

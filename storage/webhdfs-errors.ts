@@ -32,7 +32,7 @@ const HINTS: Record<string, string> = {
   PathIsNotEmptyDirectoryException: 'the directory is not empty; delete it recursively',
   AccessControlException: 'HDFS refused the user; check the owner and mode of the path (hdfs dfs -ls) and storage.webhdfs.user',
   SecurityException: 'HDFS could not authenticate the request; set storage.webhdfs.user (simple auth) or storage.webhdfs.delegationToken (secure cluster)',
-  InvalidToken: 'the delegation token is expired, cancelled or for another cluster; fetch a new one (hdfs fetchdt) and point storage.webhdfs.delegationToken at it',
+  InvalidToken: 'the delegation token is expired, cancelled or for another cluster; fetch a new one (the urlString of GETDELEGATIONTOKEN) and point storage.webhdfs.delegationToken at it',
   StandbyException: 'this namenode is the standby of an HA pair; point storage.root at the active namenode',
   SafeModeException: 'the namenode is in safe mode; wait for it to leave (hdfs dfsadmin -safemode get)',
   RetriableException: 'the namenode asked to retry later (starting up or in safe mode); retried, then gave up: try again later',

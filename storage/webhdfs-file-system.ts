@@ -398,7 +398,9 @@ export class WebHdfsFileSystem implements FileSystem {
   }
 
   private async request(url: string, method: string, body: Buffer | Readable | undefined, headers: Record<string, string>): Promise<Answer> {
-    const res = await request(url, { method: method as Dispatcher.HttpMethod, dispatcher: this.agent, headers, ...(body !== undefined ? { body } : {}) });
+    // The CSRF header (dfs.webhdfs.rest-csrf.enabled) is sent always: only its presence counts, and servers without the filter ignore it.
+    const all = { 'x-xsrf-header': 'courier', ...headers };
+    const res = await request(url, { method: method as Dispatcher.HttpMethod, dispatcher: this.agent, headers: all, ...(body !== undefined ? { body } : {}) });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 

@@ -9,7 +9,7 @@
 export interface WebHdfsOptions {
   /** `user.name` on every request (clusters without Kerberos). */
   user?: string;
-  /** A delegation token (URL-safe string, as `hdfs fetchdt` or GETDELEGATIONTOKEN give) sent as `delegation`. */
+  /** A delegation token (the URL-safe string GETDELEGATIONTOKEN gives as `urlString`) sent as `delegation`. */
   delegationToken?: string;
   /** Retries of a request that got no answer (connection refused, reset, timed out); default 4. */
   retries?: number;

@@ -18,6 +18,7 @@ import {
   isComplete,
   joinUri,
   listDatasetFiles,
+  lockStoreArea,
   readDataset,
   readLineFile,
   readMarker,
@@ -134,5 +135,11 @@ describe('datasets on a webhdfs:// root (stand-in cluster built to the WebHDFS R
     await writeDataset(uri, schema, [rowsToBatch(schema, rows.slice(0, 20))]);
     server.seedFile('/courier/damaged/dt=2026-11-23/part-00000.parquet', 'PAR1 truncated', 'courier');
     await expect(readAll(uri)).rejects.toThrow(/has 14 bytes, the marker says \d+.*re-run the stage/);
+  });
+
+  it('says plainly that the bridge and deliverer locks need a local store (no HDFS lock yet)', async () => {
+    await expect(lockStoreArea(joinUri(hdfsRoot, '_bridge'), { holder: 'the queue-bridge', onLost: () => undefined })).rejects.toThrow(
+      /_bridge: the queue-bridge keeps its lock on a local file system only.*file:\/\/ storage root/,
+    );
   });
 });

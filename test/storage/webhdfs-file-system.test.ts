@@ -226,6 +226,21 @@ describe('WebHDFS file system (stand-in cluster built to the REST API document)'
     expect(e.message).toMatch(/this is a Courier bug if the path is valid/);
   });
 
+  it('passes a cluster with CSRF prevention on (dfs.webhdfs.rest-csrf.enabled): the X-XSRF-HEADER goes with every request', async () => {
+    await server.close();
+    await start({ restCsrf: true });
+    server.seedDirectory('/courier', 'courier');
+    const fs = connect();
+    await fs.writeAtomic(`${base}/d/f`, 'x');
+    await fs.append(`${base}/d/f`, 'y');
+    await fs.delete(`${base}/d`, { recursive: true });
+    expect(server.requests.filter((r) => r.method !== 'GET').every((r) => r.status !== 400)).toBe(true);
+    // The stand-in does refuse a request without it.
+    const res = await fetch(`http://${server.authority}/webhdfs/v1/courier/x?op=MKDIRS&user.name=courier`, { method: 'PUT' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe('Missing Required Header for CSRF Vulnerability Protection');
+  });
+
   it('maps datanode names the client cannot resolve through datanodeAddresses', async () => {
     await server.close();
     await start({ datanodeAdvertisedHost: 'datanode-7.cluster.invalid' });
@@ -391,7 +406,7 @@ describe('WebHDFS auth: user.name (security off) and delegation tokens (security
     const bad = connect({ delegationToken: 'expired-token' });
     const e = await caught(bad.stat(`${base}`));
     expect(e.message).toContain('HTTP 403 InvalidToken');
-    expect(e.message).toMatch(/fetch a new one \(hdfs fetchdt\)/);
+    expect(e.message).toMatch(/fetch a new one \(the urlString of GETDELEGATIONTOKEN\)/);
     const none = connect({ user: 'courier' });
     const n = await caught(none.stat(`${base}`));
     expect(n.message).toContain('HTTP 401');

@@ -24,6 +24,8 @@ export interface WebHdfsServerOptions {
   superuser?: string;
   /** Mode of `/`; default `755` as a fresh HDFS has it. */
   rootPermission?: string;
+  /** dfs.webhdfs.rest-csrf.enabled: PUT, POST and DELETE without an X-XSRF-HEADER header are refused with 400. */
+  restCsrf?: boolean;
   /** Host the namenode puts in datanode redirects (default 127.0.0.1); a name that does not resolve tests address maps. */
   datanodeAdvertisedHost?: string;
 }
@@ -317,6 +319,16 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
     }
   };
 
+  /** RestCsrfPreventionFilter: methods other than GET, OPTIONS, HEAD and TRACE must carry the custom header. */
+  const csrfRefused = (req: http.IncomingMessage, res: http.ServerResponse): boolean => {
+    if (!options.restCsrf || ['GET', 'OPTIONS', 'HEAD', 'TRACE'].includes(req.method ?? '') || req.headers['x-xsrf-header'] !== undefined) return false;
+    const text = 'Missing Required Header for CSRF Vulnerability Protection';
+    res.writeHead(400, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+    req.resume();
+    return true;
+  };
+
   const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
     new Promise((resolve, reject) => {
       const parts: Buffer[] = [];
@@ -459,6 +471,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       requests.push(logged);
       const fault = takeFault('namenode', op);
       if (fault && fault !== 'cut-body') return serveFault(req, res, fault);
+      if (csrfRefused(req, res)) return void (logged.status = 400);
       if (op === '') throw illegalArgument('Invalid value for webhdfs parameter "op": op is null or empty');
       // The namenode answers at once; a body sent to it (a one-step client) is read and ignored.
       req.resume();
@@ -541,6 +554,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
         } else if (fault) {
           return serveFault(req, res, fault);
         }
+        if (csrfRefused(req, res)) return void (logged.status = 400);
         logged.status = await datanodeOp(req, res, op, hdfsPath, q, logged);
       } catch (e) {
         if (res.headersSent) return;
