@@ -43,6 +43,8 @@ export const SYNC_PATH = '/sync';
 export const MALFORMED_REASONS = [
   /** An empty line (or only `\r`). */
   'empty',
+  /** Longer than MAX_LOG_LINE_LENGTH characters (no request line and headers are that long). Checked second. */
+  'over-long',
   /** Control characters or bytes that were not valid UTF-8 (decoded as U+FFFD). Checked before anything else. */
   'garbage',
   /** Not exactly 8 tab-separated fields (a truncated line, a dropped field). */
@@ -78,6 +80,11 @@ export type WebappSyncRecord = Extract<WebappLogRecord, { kind: 'sync' }>;
 
 /** Longest partner user id we accept (after percent-decoding). */
 export const MAX_PARTNER_USER_ID_LENGTH = 256;
+/**
+ * Longest line we read as a request: web servers refuse request lines and headers past 8-16 KB, so a longer
+ * line is damage (lines run together, binary junk) and is not scanned further.
+ */
+export const MAX_LOG_LINE_LENGTH = 65_536;
 const COOKIE_ID_LENGTH = 22;
 const MAX_PARTNER_ID = 2147483647;
 
@@ -205,7 +212,7 @@ function queryParam(query: string, name: string): string | undefined {
 }
 
 /**
- * Classifies one log line (without its `\n`; one trailing `\r` is ignored). Checks, in order: empty, garbage,
+ * Classifies one log line (without its `\n`; one trailing `\r` is ignored). Checks, in order: empty, over-long, garbage,
  * field count, missing fields, timestamp, method, status, latency, cookie id, then for `/sync` requests the
  * partner and puid parameters. A well-formed `/sync` line is `other` when it carries no cookie id (`-`) or its
  * status is not 2xx/3xx: the webapp recorded no sync then.
@@ -213,6 +220,7 @@ function queryParam(query: string, name: string): string | undefined {
 export function parseWebappLogLine(line: string): WebappLogRecord {
   if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
   if (line.length === 0) return MALFORMED.empty;
+  if (line.length > MAX_LOG_LINE_LENGTH) return MALFORMED['over-long'];
   if (GARBAGE.test(line)) return MALFORMED.garbage;
   const f = line.split('\t');
   if (f.length !== 8) return MALFORMED['field-count'];

@@ -75,5 +75,29 @@ describe('readLineFile', () => {
 
     const plain = await oneFile('plain.log.gz', 'not gzip\n');
     await expect(readAll(plain, 10)).rejects.toThrow(/plain\.log\.gz: is not gzip data/);
+
+    // Bytes after a good member are damage, not a sign the file is something other than gzip.
+    const trailing = await oneFile('trailing.log.gz', Buffer.concat([gzipSync('a\nb\n'), Buffer.from('junk after the member')]));
+    await expect(readAll(trailing, 10)).rejects.toThrow(/trailing\.log\.gz: gzip data is corrupt at line \d+ \(0-based\): incorrect header check/);
   });
+
+  it('cuts a line longer than maxLineChars and skips its rest, in time linear in the file (a gzip bomb of one line)', async () => {
+    const huge = Buffer.concat([Buffer.from('first\n'), Buffer.alloc(48 * 1024 * 1024, 0x41), Buffer.from('\r\nlast')]);
+    const file = await oneFile('bomb.log.gz', gzipSync(huge));
+    expect(file.bytes).toBeLessThan(64 * 1024);
+    const t = performance.now();
+    const batches: LineBatch[] = [];
+    for await (const b of readLineFile(file, { batchRows: 2, maxLineChars: 1000 })) batches.push(b);
+    // Re-splitting the unfinished line with each chunk took minutes for this file.
+    expect(performance.now() - t).toBeLessThan(5_000);
+    expect(batches.map((b) => [b.firstLine, b.lines.map((l) => (l.length > 10 ? `${l[0]}×${l.length}` : l))])).toEqual([
+      [0, ['first', 'A×1000']],
+      [2, ['last']],
+    ]);
+    const small = await oneFile('lines.log', `${'x'.repeat(30)}\nshort\n${'y'.repeat(30)}`);
+    const lines: string[] = [];
+    for await (const b of readLineFile(small, { maxLineChars: 10 })) lines.push(...b.lines);
+    // Complete lines within one chunk and the last line without a newline are cut the same way.
+    expect(lines).toEqual(['x'.repeat(10), 'short', 'y'.repeat(10)]);
+  }, 30_000);
 });

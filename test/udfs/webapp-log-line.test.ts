@@ -98,6 +98,8 @@ describe('parseWebappLogLine', () => {
   const MALFORMED: [MalformedReason, string][] = [
     ['empty', ''],
     ['empty', '\r'],
+    ['over-long', line({ ua: 'x'.repeat(65_536) })],
+    ['over-long', '\u0000'.repeat(70_000)],
     ['garbage', line({ ua: 'Mozilla\u0000\u0001junk' })],
     ['garbage', line({ target: '/sync?partner=17&puid=\ufffd\ufffd' })],
     ['garbage', '\ufffd\ufffd\u001b[0m\u007f'],
