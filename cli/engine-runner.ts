@@ -1,7 +1,7 @@
 // The engine runner a config asks for (or `--engine` overrides): local (worker threads, engine.local options),
 // inline, streaming (stage bundles as child processes), or a cluster engine whose config section must be present.
 import type { CourierConfig, EngineKind } from '../config/index.ts';
-import { inlineRunner, localRunner, streamingRunner, type JobRunner } from '../engine/index.ts';
+import { inlineRunner, localRunner, sparkSubmitRunner, streamingRunner, type JobRunner } from '../engine/index.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The JobRunner for `config.engine` (or `kind`); a usage error naming the missing config section. */
@@ -18,8 +18,12 @@ export function engineRunner(config: CourierConfig, configFile: string, kind: En
       return inlineRunner();
     case 'streaming':
       return streamingRunner({ workers: engine.local.workers });
+    case 'spark-submit': {
+      const sparkSubmit = engine.sparkSubmit;
+      if (!sparkSubmit) throw new UsageError(`--engine spark-submit needs an engine.sparkSubmit section in ${configFile} (gateway, stagingUri); see docs/mini-cluster.md`);
+      return sparkSubmitRunner({ gateway: sparkSubmit.gateway, stagingUri: sparkSubmit.stagingUri, reducers: engine.local.workers });
+    }
     case 'dataproc':
-    case 'spark-submit':
       throw new UsageError(`engine "${kind}" is not available yet in this version (${configFile}); use local or inline`);
   }
 }

@@ -49,6 +49,9 @@ export {
 export { InlineRunner, inlineRunner, type InlineRunnerOptions } from './inline-runner.ts';
 export { LocalRunner, localRunner, DEFAULT_LOCAL_MEMORY_MB, type LocalRunnerOptions } from './local-runner.ts';
 export { StreamingRunner, streamingRunner, type StreamingRunnerOptions, type StreamingTimings } from './streaming-runner.ts';
+export { SparkSubmitRunner, sparkSubmitRunner, SparkSubmitConfigError, defaultClusterUri, type SparkSubmitRunnerOptions } from './spark-submit-runner.ts';
+export { DEFAULT_HADOOP_STREAMING_JAR } from './hadoop-streaming-step.ts';
+export { GatewayCommandError } from './gateway-command.ts';
 export { buildStageBundle, stageBundleName, type StageBundle } from './stage-bundle.ts';
 export { describeJob } from './stage-cli.ts';
 export { encodeKeyText, decodeKeyText, escapeField, unescapeField, splitFields } from './streaming-protocol.ts';

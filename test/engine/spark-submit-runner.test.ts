@@ -1,0 +1,154 @@
+// The spark-submit engine against a stand-in gateway (test/support/cluster-gateway-stand-in.ts): no Hadoop or
+// Spark can run here, so the gateway prefix runs a program that carries out `hadoop jar hadoop-streaming.jar`
+// as Hadoop Streaming's document says (splits, TextInputFormat, KeyFieldBasedPartitioner, bytewise sort,
+// TextOutputFormat, counters) and records `spark-sql -f` scripts without running them. What only a real
+// cluster proves is listed in docs/mini-cluster.md.
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseConfig } from '../../config/index.ts';
+import { engineRunner } from '../../cli/engine-runner.ts';
+import { JobError, SparkSubmitConfigError, SparkSubmitRunner, defaultClusterUri, type SparkSubmitRunnerOptions } from '../../engine/index.ts';
+import { joinUri, localPath } from '../../storage/index.ts';
+import { lineInputsCase, lineTotalsJob } from './conformance/line-inputs.ts';
+import { expectGolden, makeTempRoot, removeTempRoot, writeFilesInput, type TempRoot } from './conformance/fixtures.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../..');
+const standIn = path.join(repo, 'test/support/cluster-gateway-stand-in.ts');
+const STAND_IN_GATEWAY = [process.execPath, '--import', 'tsx', standIn];
+const DATE = '2026-11-23';
+
+let t: TempRoot | undefined;
+beforeEach(async () => {
+  t = await makeTempRoot('courier-spark-submit-');
+  process.env['STAND_IN_WORK'] = t.dir;
+  process.env['STAND_IN_RECORD'] = path.join(t.dir, 'recorded');
+});
+afterEach(async () => {
+  delete process.env['STAND_IN_WORK'];
+  delete process.env['STAND_IN_RECORD'];
+  delete process.env['STAND_IN_SPARK_SQL_EXIT'];
+  await removeTempRoot(t);
+  t = undefined;
+});
+
+function runner(extra: Partial<SparkSubmitRunnerOptions> = {}): SparkSubmitRunner {
+  return new SparkSubmitRunner({ gateway: STAND_IN_GATEWAY, stagingUri: joinUri(t!.root, '_staging'), ...extra });
+}
+
+async function writeSmallLogs(): Promise<void> {
+  await writeFilesInput(t!, `logs/dt=${DATE}`, [
+    { path: 'hour=00/webapp-a.log', data: 'u1\t1\nu2\t2\nboom\n', rows: 3 },
+    { path: 'hour=01/webapp-b.log', data: 'u1\t5\n', rows: 1 },
+  ]);
+}
+
+describe('spark-submit engine: text-only steps as Hadoop Streaming jobs (stand-in gateway)', () => {
+  it('passes the lines-input conformance case with the same golden as the local runners', async () => {
+    const commands: string[] = [];
+    const r = runner({ onOutput: (line) => commands.push(line) });
+    await expectGolden('line-inputs', await lineInputsCase.run({ runner: r, t: t! }));
+    // The job client's own lines went by as it ran.
+    expect(commands.some((l) => / map 100% reduce 100%/.test(l))).toBe(true);
+    expect(commands.some((l) => /Counters: \d+/.test(l))).toBe(true);
+    // The step's cluster files and the shuffle go after success; the staged bundle and scripts stay in staging.
+    const work = fs.readdirSync(path.join(t!.dir, '_work', 'line-totals'));
+    for (const run of work) expect(fs.existsSync(path.join(t!.dir, '_work', 'line-totals', run, '_cluster'))).toBe(false);
+    const staged = fs.readdirSync(path.join(t!.dir, '_staging', 'line-totals'));
+    expect(staged).toHaveLength(1);
+    expect(fs.readdirSync(path.join(t!.dir, '_staging', 'line-totals', staged[0]!)).sort()).toEqual([
+      'courier-totals.map.sh',
+      'courier-totals.reduce.sh',
+      'line-totals.stage.js',
+    ]);
+  });
+
+  it('gives the cluster plain shell words, generic options first, one -input per file, and a map script per file', async () => {
+    await writeSmallLogs();
+    const lines: string[] = [];
+    const result = await runner({ onOutput: (l) => lines.push(l) }).run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root, maxBadRecordRate: 0.5 });
+    expect(result.steps[0]).toMatchObject({ name: 'totals', recordsIn: 4, recordsOut: 2, badRecords: 1 });
+    const stagedRun = path.join(t!.dir, '_staging', 'line-totals', result.runId);
+    const map = fs.readFileSync(path.join(stagedRun, 'courier-totals.map.sh'), 'utf8');
+    // Each input file is matched by its path and handed to the bundle with its storage URI (the quarantine names it).
+    expect(map).toContain(`*'${path.join(t!.dir, `logs/dt=${DATE}/hour=00/webapp-a.log`)}') input='logs'; file='${joinUri(t!.root, `logs/dt=${DATE}/hour=00/webapp-a.log`)}' ;;`);
+    expect(map).toMatch(/exec 'node' --enable-source-maps line-totals\.stage\.js map 'totals' "\$input" --raw --reducers 2 --file "\$file" --first-row 0 --params '\{"date":"2026-11-23"\}'/);
+    expect(fs.readFileSync(path.join(stagedRun, 'courier-totals.reduce.sh'), 'utf8')).toContain("line-totals.stage.js reduce 'totals' --params");
+  });
+
+  it('hands the cluster hdfs:/// paths for webhdfs:// URIs and file:// URIs unchanged', () => {
+    expect(defaultClusterUri('webhdfs://localhost:9870/courier/data/logs/dt=2026-11-23')).toBe('hdfs:///courier/data/logs/dt=2026-11-23');
+    expect(defaultClusterUri('webhdfs://namenode:9870')).toBe('hdfs:///');
+    expect(defaultClusterUri('file:///tmp/x')).toBe('file:///tmp/x');
+    expect(() => defaultClusterUri('gs://bucket/x')).toThrow(/webhdfs:\/\/ and file:\/\/ paths only/);
+  });
+});
+
+describe('spark-submit engine: errors name the stage and say what to do', () => {
+  it('a gateway command that is not installed', async () => {
+    await writeSmallLogs();
+    const e = await runner({ gateway: ['courier-no-such-gateway-command', 'exec', 'gateway'] })
+      .run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(JobError);
+    expect((e as Error).message).toMatch(/^job "line-totals" step "totals": the gateway command "courier-no-such-gateway-command" \(engine\.sparkSubmit\.gateway: \["courier-no-such-gateway-command","exec","gateway"\]\) is not installed on this machine or not on PATH/);
+  });
+
+  it('a failing map task: the job fails with the exit code, the tail of the driver output, and the log kept', async () => {
+    await writeSmallLogs();
+    const e = await runner()
+      .run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root, maxBadRecordRate: 0 })
+      .catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(JobError);
+    const message = (e as Error).message;
+    expect(message).toMatch(/^job "line-totals" step "totals": `hadoop jar \/opt\/hadoop\/share\/hadoop\/tools\/lib\/hadoop-streaming-3\.4\.1\.jar …` on the gateway \(.*cluster-gateway-stand-in\.ts\) exited with code 1; its last \d+ lines:/);
+    expect(message).toContain('PipeMapRed.waitOutputThreads(): subprocess failed with code 1');
+    expect(message).toContain('Streaming Command Failed!');
+    const log = /kept in (\S+)\)$/.exec(message)![1]!;
+    expect(log).toBe(joinUri(t!.root, '_work', 'line-totals', fs.readdirSync(path.join(t!.dir, '_work', 'line-totals'))[0]!, '_cluster', 'totals', 'driver.log'));
+    const text = await fsp.readFile(localPath(log), 'utf8');
+    expect(text.split('\n')[0]).toMatch(/^# hadoop jar .* -mapper courier-totals\.map\.sh -reducer courier-totals\.reduce\.sh -partitioner org\.apache\.hadoop\.mapred\.lib\.KeyFieldBasedPartitioner -numReduceTasks 2$/);
+    // Four attempts, as Hadoop retries a failed map task (mapreduce.map.maxattempts).
+    expect(text.match(/Status : FAILED/g)).toHaveLength(4);
+    // Nothing was committed.
+    expect(fs.existsSync(path.join(t!.dir, `totals/dt=${DATE}/_SUCCESS`))).toBe(false);
+  });
+
+  it('a command the gateway cannot run: its exit code and message', async () => {
+    await writeSmallLogs();
+    const e = await runner({ hadoopStreamingJar: '/opt/hadoop/share/hadoop/tools/lib/hadoop-mapreduce-examples.jar' })
+      .run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root })
+      .catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/^job "line-totals" step "totals": `hadoop jar \/opt\/hadoop\/share\/hadoop\/tools\/lib\/hadoop-mapreduce-examples\.jar …` on the gateway .* exited with code 255; its last line:\n {2}\| JAR does not exist or is not a normal file/);
+    const notFound = await runner({ gateway: ['sh', '-c', 'echo "sh: 1: $0: not found" >&2; exit 127'] })
+      .run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root })
+      .catch((x: unknown) => x);
+    expect((notFound as Error).message).toContain('exited with code 127 (command not found: is "hadoop" installed and on PATH on the gateway?)');
+  });
+
+  it('bad options: an empty gateway, a staging URI the cluster cannot read, zero reducers', () => {
+    const staging = 'file:///tmp/staging';
+    expect(() => new SparkSubmitRunner({ gateway: [], stagingUri: staging })).toThrow(SparkSubmitConfigError);
+    expect(() => new SparkSubmitRunner({ gateway: [], stagingUri: staging })).toThrow(/engine\.sparkSubmit\.gateway must be a non-empty list of command words, e\.g\. \[docker, compose/);
+    expect(() => new SparkSubmitRunner({ gateway: ['ssh', ''], stagingUri: staging })).toThrow(/gateway must be a non-empty list/);
+    expect(() => new SparkSubmitRunner({ gateway: ['ssh', 'gw'], stagingUri: 'gs://bucket/staging' })).toThrow(/engine\.sparkSubmit\.stagingUri must be a webhdfs:\/\/ or file:\/\/ URI .* got "gs:\/\/bucket\/staging"/);
+    expect(() => new SparkSubmitRunner({ gateway: ['ssh', 'gw'], stagingUri: staging, reducers: 0 })).toThrow(/reducers must be a whole number of 1 or more/);
+  });
+
+  it('the config: spark-submit needs its section, and `--engine spark-submit` builds this runner from it', () => {
+    const configFile = path.join(repo, 'config/courier.yaml');
+    const base = { ...(parse(fs.readFileSync(path.join(repo, 'config/courier.example.yaml'), 'utf8')) as object), storage: { root: 'file:///tmp/courier-data' } };
+    expect(() => parseConfig(JSON.stringify({ ...base, engine: { kind: 'spark-submit' } }), { file: configFile })).toThrow(
+      /engine\.kind is "spark-submit", so an engine\.sparkSubmit section is required: add it with gateway, stagingUri/,
+    );
+    expect(() => parseConfig(JSON.stringify({ ...base, engine: { kind: 'spark-submit', sparkSubmit: { gateway: [], stagingUri: 'file:///tmp/s' } } }), { file: configFile })).toThrow(/gateway/);
+    const config = parseConfig(JSON.stringify({ ...base, engine: { sparkSubmit: { gateway: ['ssh', 'gw'], stagingUri: 'webhdfs://nn:9870/staging' } } }), { file: configFile });
+    expect(engineRunner(config, configFile, 'spark-submit').kind).toBe('spark-submit');
+    const local = parseConfig(JSON.stringify(base), { file: configFile });
+    expect(() => engineRunner(local, configFile, 'spark-submit')).toThrow(/--engine spark-submit needs an engine\.sparkSubmit section in .*config\/courier\.yaml \(gateway, stagingUri\); see docs\/mini-cluster\.md/);
+  });
+});
