@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { isMainThread, threadId } from 'node:worker_threads';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { FileEntry, FileSystem, LocalWrite, ReadRange, WriteSource, WrittenFile } from './file-system.ts';
 import { StorageError } from './storage-error.ts';
@@ -442,6 +443,32 @@ export class WebHdfsFileSystem implements FileSystem {
   }
 }
 
+const COPIES_PREFIX = 'courier-webhdfs-';
+
+/** Removes the local-copy directories of processes on this machine that no longer run. */
+function sweepDeadProcessCopies(): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(os.tmpdir());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^courier-webhdfs-(\d+)(?:-|$)/.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    fs.rmSync(path.join(os.tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Local copies of remote files for readers that want paths, in one temp directory per process, kept within
  * a byte budget (least recently used dropped first) and removed when the process exits.
@@ -455,9 +482,17 @@ class LocalCopies {
 
   root(): string {
     if (this.dir === undefined) {
-      this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `courier-webhdfs-${process.pid}-`));
+      // One directory per process, one subdirectory per thread. A killed process or a terminated worker thread
+      // never sees 'exit', so copies left by processes that are gone are swept when the next one starts.
+      sweepDeadProcessCopies();
+      const processDir = path.join(os.tmpdir(), `${COPIES_PREFIX}${process.pid}`);
+      fs.mkdirSync(processDir, { recursive: true, mode: 0o700 });
+      this.dir = fs.mkdtempSync(path.join(processDir, `t${threadId}-`));
       const dir = this.dir;
-      process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+      process.once('exit', () => {
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (isMainThread) fs.rmSync(processDir, { recursive: true, force: true });
+      });
     }
     return this.dir;
   }

@@ -5,6 +5,9 @@
  */
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { configureWebHdfs, fileSystemFor, StorageError, WebHdfsFileSystem, type RetryEvent, type WebHdfsFileSystemOptions } from '../../storage/index.ts';
@@ -255,11 +258,18 @@ describe('WebHDFS file system (stand-in cluster built to the REST API document)'
   });
 
   it('copies a file locally once per version for path readers, and uploads a local write on commit', async () => {
+    // Copies left by a process that is gone (killed, so it never cleaned up) are swept by the next one.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const leftover = path.join(os.tmpdir(), `courier-webhdfs-${gone}`);
+    await fsp.mkdir(path.join(leftover, 't0-x'), { recursive: true });
+    await fsp.writeFile(path.join(leftover, 't0-x', 'old.parquet'), 'old');
     await client.create(`${base}/c.parquet`, 'PAR1....PAR1');
     const p1 = await client.localPathFor(`${base}/c.parquet`);
     const p2 = await client.localPathFor(`${base}/c.parquet`);
     expect(p2).toBe(p1);
     expect(await fsp.readFile(p1, 'utf8')).toBe('PAR1....PAR1');
+    expect(p1.startsWith(path.join(os.tmpdir(), `courier-webhdfs-${process.pid}`, 't'))).toBe(true);
+    await expect(fsp.stat(leftover)).rejects.toThrow(/ENOENT/);
     expect(server.requests.filter((r) => r.op === 'OPEN' && r.listener === 'datanode').length).toBe(1);
     await client.create(`${base}/c.parquet`, 'PAR1.changed.PAR1', { overwrite: true });
     expect(await fsp.readFile(await client.localPathFor(`${base}/c.parquet`), 'utf8')).toBe('PAR1.changed.PAR1');
