@@ -47,7 +47,7 @@ export class CliContext {
     }
     const config = await loadConfig(file, { env: this.io.env });
     // Before any command touches storage: webhdfs:// roots need the user or token and retry settings.
-    configureWebHdfsFromConfig(config, this.io.env);
+    configureWebHdfsFromConfig(config, this.io.env, file);
     return { file, config };
   }
 

@@ -95,7 +95,7 @@ describe('courier with a webhdfs:// storage root (stand-in cluster built to the 
     await fs.writeFile(path.join(cwd, 'binary.token'), Buffer.from('HDTS\u0000\u0001\u0002binary'));
     await fs.writeFile(path.join(cwd, 'binary.yaml'), `storage:\n  root: ${hdfsRoot}\n  webhdfs:\n    delegationToken: { file: ./binary.token }\n${STREAMING_AND_BATCH_PARTNERS}`);
     const binary = await runCourier(['--config', 'binary.yaml', 'datasets'], { cwd });
-    expect(binary.code).not.toBe(0);
-    expect(binary.stderr).toMatch(/storage\.webhdfs\.delegationToken: the secret is not a URL-safe token string.*GETDELEGATIONTOKEN/);
+    expect(binary.code).toBe(2);
+    expect(binary.stderr).toMatch(/binary\.yaml: storage\.webhdfs\.delegationToken: the secret is not a URL-safe token string.*GETDELEGATIONTOKEN/);
   }, 60_000);
 });

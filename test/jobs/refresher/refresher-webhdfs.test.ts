@@ -1,14 +1,15 @@
 /**
  * The refresher with a webhdfs:// storage root, against the stand-in cluster built to the WebHDFS REST API
  * document (test/support/webhdfs-server.ts; no Hadoop runs here): two daily runs on the local runner (worker
- * threads, which get the WebHDFS settings through the environment) and on the inline runner write the same
- * datasets, row for row and file for file, as the same runs on a file:// root.
+ * threads, which get the WebHDFS settings through the environment), the inline runner and the streaming runner
+ * (stage bundles as child processes) write the same datasets, row for row and file for file, as the same runs on
+ * a file:// root.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inlineRunner, localRunner, type JobRunner } from '../../../engine/index.ts';
+import { inlineRunner, localRunner, streamingRunner, type JobRunner } from '../../../engine/index.ts';
 import { refresherDatasets, runRefresher, type RefresherSummary } from '../../../jobs/refresher/index.ts';
 import { configureWebHdfs, fileSystemFor, joinUri, readMarker, toStorageUri } from '../../../storage/index.ts';
 import { startWebHdfsServer, type WebHdfsTestServer } from '../../support/webhdfs-server.ts';
@@ -75,6 +76,7 @@ async function runDays(runner: JobRunner, root: string): Promise<Day[]> {
 const RUNNERS = [
   ['local', () => localRunner({ workers: 2 })],
   ['inline', () => inlineRunner()],
+  ['streaming', () => streamingRunner({ workers: 2 })],
 ] as const;
 
 let server: WebHdfsTestServer;
