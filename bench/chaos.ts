@@ -30,7 +30,9 @@ const { values: args } = parseArgs({
 const total = Number(args.requests);
 const seed = Number(args.seed);
 const killEveryMs = Number(args['kill-every-ms']);
-const deadline = Date.now() + Number(args['max-minutes']) * 60_000;
+let deadline = Date.now() + Number(args['max-minutes']) * 60_000;
+// Ctrl-C or SIGTERM ends the chaos early: the account is still printed and every process started is ended.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (deadline = 0));
 for (const [name, v] of [['--requests', total], ['--seed', seed], ['--kill-every-ms', killEveryMs]] as const) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a whole number >= 1, got ${String(v)}`);
 }
@@ -89,7 +91,9 @@ function start(slot: Slot): void {
     if (slot.expected || stopping) return;
     const lines = p.output().stderr.trim().split('\n');
     slot.crashes.push({ code, line: lines.at(-1) ?? '' });
-    log(`${slot.name} exited by itself (${code}): ${lines.at(-1) ?? ''}; restarting`);
+    const stack = lines.findIndex((l) => /^\s*at /.test(l));
+    const shown = lines.slice(Math.max(0, (stack < 0 ? lines.length : stack) - 12), stack < 0 ? undefined : stack + 6);
+    log(`${slot.name} exited by itself (${code}); restarting. Its stderr:\n  ${shown.join('\n  ')}`);
     await sleep(500);
     if (!stopping && slot.current === p) start(slot);
   });

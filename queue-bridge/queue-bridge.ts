@@ -258,7 +258,7 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
   const checkpointEveryMs = options.checkpointEveryMs ?? 2000;
   const discoverEveryMs = options.discoverEveryMs ?? 30_000;
   const batchRows = options.readBatchRows ?? 8192;
-  const fillStepRows = 8 * batchRows;
+  const fillStepRows = 2 * batchRows;
   const log = options.logger ?? NOOP_LOGGER;
   const partnerIds = options.partnerIds ? new Set(options.partnerIds) : undefined;
 
@@ -366,13 +366,17 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
       if (signal?.aborted || available <= 0) break;
       const want = Math.min(share - (stats.get(feed.name)?.depth ?? 0), available);
       if (want < Math.min(minTopUp, feed.remaining())) continue;
-      // In steps, so the checkpoint (with the spans enqueued) is written between them: a crash mid-fill
-      // leaves at most one step that a restart cannot find in the broker and sends again.
+      // In steps of two read batches, each followed by the checkpoint with its spans: a crash mid-fill leaves
+      // at most one step that a restart cannot find in the broker and sends again.
       const n = await feed.fill(broker, Math.min(want, fillStepRows), batchRows);
       available -= n;
       moved += n;
+      if (n > 0) {
+        await saveCheckpoint();
+        lastCheckpoint = Date.now();
+        dirty = false;
+      }
     }
-    if (moved > 0) dirty = true;
 
     options.onTick?.({
       windowItems,
@@ -392,7 +396,7 @@ async function bridge(options: BridgeOptions): Promise<BridgeResult> {
 
     const now = Date.now();
     const finished = open.size === 0 && !options.watch;
-    if (dirty && (finished || signal?.aborted || moved > 0 || now - lastCheckpoint >= checkpointEveryMs)) {
+    if (dirty && (finished || signal?.aborted || now - lastCheckpoint >= checkpointEveryMs)) {
       await saveCheckpoint();
       lastCheckpoint = now;
       dirty = false;

@@ -45,12 +45,15 @@ describe('courier bridge killed mid-stream (Redis broker)', () => {
     // The consumer: takes small batches with a pause, so the bridge is still mid-stream when it is killed.
     const consumer = new RedisBroker({ url: redis.url, keyPrefix: 'crash:', visibilityTimeoutMs: 2000 });
     const delivered: string[] = [];
+    // Leases that ran out on this (loaded) machine before their ack: the broker's own duplicates, not the bridge's.
+    let redelivered = 0;
     let stop = false;
     const consuming = (async () => {
       while (!stop) {
         for (const partner of [17, 42]) {
           const leased = await consumer.receive(partner, { max: 200 });
           delivered.push(...leased.map((l) => l.request.requestId));
+          redelivered += leased.filter((l) => l.deliveries > 1).length;
           await consumer.ack(leased.map((l) => l.tag));
         }
         await new Promise((r) => setTimeout(r, 15));
@@ -92,6 +95,6 @@ describe('courier bridge killed mid-stream (Redis broker)', () => {
     // The kill came with the window still queued, so the test would catch a bridge that sends it again.
     expect(handedAtCrash - ackedAtCrash).toBeGreaterThan(0);
     const duplicates = delivered.length - unique.size;
-    expect(duplicates).toBeLessThanOrEqual(result.resent);
+    expect(duplicates).toBeLessThanOrEqual(result.resent + redelivered);
   }, 240_000);
 });
