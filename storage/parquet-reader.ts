@@ -289,8 +289,15 @@ export async function* readParquetFile(
       // rows of strings alive across scavenges, and copying them was most of the read's GC time.
       for (const group of folded.groups) {
         const rereads: Reread[] = [];
-        const batch = assembleGroup(interners, group.decoded, fields, group.g, group.n, group.rowBase, rereads);
-        for (const r of rereads) batch.columns[r.field.name] = await rereadStrings(path, r.field, r.rowBase, r.n, where);
+        const batch = assembleGroup(interners, group.decoded, fields, group.g, group.n, group.rowBase, rereads, where);
+        for (const r of rereads) {
+          const values = await rereadStrings(path, r.field, r.rowBase, r.n, where);
+          if (!r.field.nullable) {
+            const k = values.indexOf(null);
+            if (k >= 0) throw nullInRequired(where, r.field, r.rowBase + k);
+          }
+          batch.columns[r.field.name] = values;
+        }
         yield batch;
       }
       // The chunks own the memory the groups' views read; they must outlive the loop above.
@@ -394,8 +401,8 @@ interface FoldedColumn {
   strings?: (string | null)[];
   lists?: ListView;
   lengths?: ListView;
-  /** list<int32>: the inner lists of all groups of the chunk, decoded once. */
-  nested?: { inner: ListView; values: Int32Array; validity: Uint8Array | null };
+  /** list<int32>: the inner lists of all groups of the chunk, decoded once; `elements`: their values' validity. */
+  nested?: { inner: ListView; values: Int32Array; validity: Uint8Array | null; elements: Uint8Array | null };
 }
 
 function decodeFolded(chunk: duckdb.DataChunk, fields: readonly FieldSpec[], groups: number): FoldedColumn[] {
@@ -419,7 +426,8 @@ function decodeFolded(chunk: duckdb.DataChunk, fields: readonly FieldSpec[], gro
         const inner = listView(lists.child, lists.childSize, 4);
         const values = new Int32Array(inner.childSize);
         copyNumbers('int32', inner.childData, 0, inner.childSize, values, 0);
-        out.push({ lists, nested: { inner, values, validity: validityOf(lists.child, lists.childSize) } });
+        const elements = inner.childSize > 0 ? validityOf(inner.child, inner.childSize) : null;
+        out.push({ lists, nested: { inner, values, validity: validityOf(lists.child, lists.childSize), elements } });
       } else {
         out.push({ lists });
       }
@@ -448,6 +456,7 @@ function assembleGroup(
   n: number,
   rowBase: number,
   rereads: Reread[],
+  where: string,
 ): ColumnBatch {
   const columns: Record<string, ColumnValues> = {};
   let valid: Record<string, Uint8Array> | undefined;
@@ -455,6 +464,9 @@ function assembleGroup(
     const f = fields[k]!;
     const d = decoded[k]!;
     if (f.type === 'string') {
+      // string_agg skips nulls, so a required column is null-free when the row count comes out right, except
+      // when every value is null and nothing is left to count.
+      if (!f.nullable && d.strings![g] === null) throw nullInRequired(where, f, rowBase);
       const joined = d.strings![g] ?? '';
       const parts: (string | null)[] = joined.split(US);
       if (parts.length === n) interners[k]!.internAll(parts);
@@ -479,8 +491,10 @@ function assembleGroup(
       let ok = rows.length === n;
       for (let i = 0; ok && i < n; i++) {
         const len = lengths[i]!;
-        if (len < 0) out[i] = null;
-        else if (len === 0) out[i] = EMPTY_LIST as string[];
+        if (len < 0) {
+          if (!f.nullable) throw nullInRequired(where, f, rowBase + i);
+          out[i] = null;
+        } else if (len === 0) out[i] = EMPTY_LIST as string[];
         else {
           const items = rows[i]!.split(US);
           interners[k]!.internAll(items);
@@ -493,19 +507,40 @@ function assembleGroup(
     } else if (f.type === 'list<int32>') {
       const outer = d.lists!;
       const from = outer.offset(g);
-      const { inner, values, validity: innerValidity } = d.nested!;
+      const { inner, values, validity: innerValidity, elements } = d.nested!;
       const out: (Int32Array | null)[] = new Array(n);
       for (let i = 0; i < n; i++) {
-        out[i] = isValid(innerValidity, from + i)
-          ? values.slice(inner.offset(from + i), inner.offset(from + i) + inner.length(from + i))
-          : null;
+        if (!isValid(innerValidity, from + i)) {
+          if (!f.nullable) throw nullInRequired(where, f, rowBase + i);
+          out[i] = null;
+          continue;
+        }
+        const at = inner.offset(from + i);
+        const len = inner.length(from + i);
+        // An Int32Array cannot hold a null: unchecked, a null element read as 0 (or whatever the slot held).
+        if (elements !== null) {
+          for (let j = at; j < at + len; j++) {
+            if (!isValid(elements, j)) {
+              throw new StorageError(
+                where,
+                `column "${f.name}" holds a null element at row ${rowBase + i} (0-based); ${f.type} lists hold numbers only`,
+                're-deliver the file with the null elements removed (or the row dropped)',
+              );
+            }
+          }
+        }
+        out[i] = values.slice(at, at + len);
       }
       columns[f.name] = out;
     } else {
       const l = d.lists!;
       const col = allocateColumn(f.type, n);
       copyNumbers(f.type, l.childData, l.offset(g), n, col, 0);
-      if (f.nullable) {
+      if (!f.nullable) {
+        // A null slot of a required number would read as 0.
+        const mask = validityOf(l.child, l.offset(g) + n);
+        if (mask !== null) for (let i = 0; i < n; i++) if (!isValid(mask, l.offset(g) + i)) throw nullInRequired(where, f, rowBase + i);
+      } else {
         const v = new Uint8Array(n);
         if (numericValidity(l.child, l.offset(g), n, v, 0)) (valid ??= {})[f.name] = v;
       }
@@ -513,6 +548,15 @@ function assembleGroup(
     }
   }
   return valid ? { numRows: n, columns, valid } : { numRows: n, columns };
+}
+
+/** A null in a column the schema says is required: the file is not what its dataset declares. */
+function nullInRequired(where: string, f: FieldSpec, row: number): StorageError {
+  return new StorageError(
+    where,
+    `column "${f.name}" is null at row ${row} (0-based), but the dataset's schema says ${f.name} (${f.type}) is not nullable`,
+    `re-deliver the file with a value in every row of ${f.name} (or those rows dropped)`,
+  );
 }
 
 /** Slow exact path for a group whose strings contain our separators: one value at a time. */
