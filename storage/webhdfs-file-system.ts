@@ -444,6 +444,8 @@ export class WebHdfsFileSystem implements FileSystem {
 }
 
 const COPIES_PREFIX = 'courier-webhdfs-';
+/** How long a local copy handed to a reader is kept whatever the budget says. */
+const RECENT_COPY_MS = 5 * 60_000;
 
 /** Removes the local-copy directories of processes on this machine that no longer run. */
 function sweepDeadProcessCopies(): void {
@@ -475,7 +477,7 @@ function processAlive(pid: number): boolean {
  */
 class LocalCopies {
   private dir: string | undefined;
-  private readonly copies = new Map<string, { path: string; bytes: number; ready: Promise<string> }>();
+  private readonly copies = new Map<string, { path: string; bytes: number; ready: Promise<string>; usedAt: number }>();
   private bytes = 0;
 
   constructor(private readonly budget: number) {}
@@ -503,6 +505,7 @@ class LocalCopies {
     if (hit) {
       // Re-inserted: Map order is the recency order.
       this.copies.delete(key);
+      hit.usedAt = Date.now();
       this.copies.set(key, hit);
       return hit.ready;
     }
@@ -521,7 +524,7 @@ class LocalCopies {
         throw e;
       },
     );
-    this.copies.set(key, { path: target, bytes: entry.size, ready });
+    this.copies.set(key, { path: target, bytes: entry.size, ready, usedAt: Date.now() });
     this.bytes += entry.size;
     await this.evict(key);
     return ready;
@@ -530,7 +533,9 @@ class LocalCopies {
   private async evict(keep: string): Promise<void> {
     for (const [key, copy] of this.copies) {
       if (this.bytes <= this.budget) break;
-      if (key === keep) continue;
+      // A path handed out lately may not be opened yet, or be opened again (DuckDB reopens per query): the budget
+      // is soft, and such copies stay until they have rested a while.
+      if (key === keep || Date.now() - copy.usedAt < RECENT_COPY_MS) continue;
       this.copies.delete(key);
       this.bytes -= copy.bytes;
       // A reader that holds the path open keeps its data (unlinked files live until closed).

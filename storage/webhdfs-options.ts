@@ -21,7 +21,7 @@ export interface WebHdfsOptions {
   timeoutMs?: number;
   /** Datanode addresses to rewrite in the namenode's redirects, `"dn1.cluster.internal:9864": "10.0.0.5:9864"`. */
   datanodeAddresses?: Record<string, string>;
-  /** Budget of the local copies DuckDB reads (localPathFor), in MiB, least recently used dropped first; default 2048. */
+  /** Budget of the local copies DuckDB reads (localPathFor), in MiB, least recently used dropped first; default 2048. Soft: copies handed out in the last 5 minutes are kept. */
   localCopyMb?: number;
 }
 

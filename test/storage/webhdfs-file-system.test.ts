@@ -3,7 +3,7 @@
  * WebHDFS REST API document (no Hadoop runs here): redirects, offsets and lengths, overwrite rules, rename of a
  * directory, delete, mkdirs, content summary, RemoteException bodies, retries and auth.
  */
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach, vi } from 'vitest';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -255,6 +255,26 @@ describe('WebHDFS file system (stand-in cluster built to the REST API document)'
     const mapped = connect({ user: 'courier', datanodeAddresses: { [`datanode-7.cluster.invalid:${server.datanodePort}`]: `127.0.0.1:${server.datanodePort}` } });
     await mapped.create(`${base}/f`, 'x');
     expect(await mapped.readBytes(`${base}/f`)).toEqual(Buffer.from('x'));
+  });
+
+  it('keeps local copies within their budget, least recently used dropped first, never one handed out in the last 5 minutes', async () => {
+    const small = connect({ user: 'courier', localCopyMb: 10 / (1024 * 1024) });
+    for (const n of ['a', 'b', 'c']) await small.create(`${base}/${n}.parquet`, `PAR1-${n}-PAR1`);
+    const a = await small.localPathFor(`${base}/a.parquet`);
+    const b = await small.localPathFor(`${base}/b.parquet`);
+    // Over budget, but both were handed out just now: a reader may be about to open them.
+    expect(await fsp.readFile(a, 'utf8')).toBe('PAR1-a-PAR1');
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 6 * 60_000);
+      await small.localPathFor(`${base}/b.parquet`);
+      const c = await small.localPathFor(`${base}/c.parquet`);
+      await expect(fsp.stat(a)).rejects.toThrow(/ENOENT/);
+      expect(await fsp.readFile(b, 'utf8')).toBe('PAR1-b-PAR1');
+      expect(await fsp.readFile(c, 'utf8')).toBe('PAR1-c-PAR1');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('copies a file locally once per version for path readers, and uploads a local write on commit', async () => {
