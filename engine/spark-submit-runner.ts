@@ -26,11 +26,13 @@ import { createHash } from 'node:crypto';
 import {
   fileSystemFor,
   joinUri,
+  readMarker,
   rowsToBatch,
   schemeOf,
   writeDataset,
   type ColumnBatch,
   type DatasetMarker,
+  type PartitionKey,
   type RecordSchema,
   type Row,
 } from '../storage/index.ts';
@@ -41,6 +43,8 @@ import { GatewayCommandError, runGatewayCommand } from './gateway-command.ts';
 import { DEFAULT_HADOOP_STREAMING_JAR, hadoopStreamingStep, parseHadoopCounters, PLAIN_WORD, type StreamingInputFile } from './hadoop-streaming-step.ts';
 import type { Job, JobSource } from './job-definition.ts';
 import { resolveShuffle } from './key-order.ts';
+import { sparkSqlSteps, sparkSqlStepScript, sparkStepDir } from './spark-sql-step.ts';
+import { commitSparkStep } from './spark-step-output.ts';
 import { commitOutput } from './local-runner.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
@@ -158,14 +162,82 @@ export class SparkSubmitRunner implements JobRunner {
 
   private async runStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>, stagingDir: string, rawParams: unknown): Promise<StepResult> {
     const textOnly = step.inputs.every((i) => i.format === 'lines' || i.uris.length === 0);
-    if (!textOnly) {
-      throw new JobError(
-        plan.job.name,
-        step.definition.name,
-        `reads Parquet (input${step.inputs.filter((i) => i.format !== 'lines' && i.uris.length > 0).map((i) => ` "${i.name}"`).join(',')}); the spark-submit engine runs such steps with spark-sql, which this build cannot generate yet: use --engine streaming or local`,
-      );
+    return textOnly ? this.runStreamingStep(plan, step, stagingDir, rawParams) : this.runSparkSqlStep(plan, step, stagingDir, rawParams);
+  }
+
+  /** A step with a Parquet input as one `spark-sql -f` run of its script (spark-sql-step.ts). */
+  private async runSparkSqlStep(plan: RunPlan<unknown>, step: PlannedStep<unknown>, stagingDir: string, rawParams: unknown): Promise<StepResult> {
+    const started = performance.now();
+    const def = step.definition;
+    // Opened as every runner opens them: a missing input or a changed schema fails here, before the cluster.
+    const begun = await startStep(plan, step, this.options.quarantineSample);
+    const counts: StepCounts = { recordsIn: 0, recordsOut: 0, bytesIn: 0 };
+    const progress = stepProgressReporter(plan, step, begun, started, counts);
+    const sparkDir = sparkStepDir(plan, def.name);
+    const clusterDir = joinUri(plan.workDir, '_cluster', def.name);
+    let committed;
+    try {
+      await fileSystemFor(sparkDir).delete(sparkDir, { recursive: true });
+      // Earlier steps are committed before this one runs, so an input from one is its dataset, read like any other.
+      const view: PlannedStep<unknown> = { ...step, inputs: step.inputs.map(({ fromStep: _from, ...input }) => input) };
+      const keys = new Map<string, readonly PartitionKey[]>();
+      for (const input of begun.inputs) {
+        if (input.format !== 'parquet') continue;
+        for (const uri of input.uris) keys.set(uri, (await readMarker(fileSystemFor(uri), uri)).partitionBy ?? []);
+      }
+      const paramsUri = joinUri(stagingDir, `${plan.job.name}.params.json`);
+      const [sql] = sparkSqlSteps({ ...plan, steps: [view] }, {
+        clusterUri: (u) => this.clusterUri(u),
+        bundleUri: this.clusterUri(joinUri(stagingDir, stageBundleName(plan.job.name))),
+        paramsUri: this.clusterUri(paramsUri),
+        reducers: this.options.reducers ?? 2,
+        inputPartitionKeys: (u) => keys.get(u),
+        ...(this.options.quarantineSample !== undefined ? { quarantineSample: this.options.quarantineSample } : {}),
+        ...(this.options.node !== undefined ? { node: this.options.node } : {}),
+      });
+      const scriptUri = joinUri(stagingDir, `courier-${def.name}.sql`);
+      await fileSystemFor(paramsUri).writeAtomic(paramsUri, JSON.stringify(rawParams ?? {}) + '\n');
+      await fileSystemFor(scriptUri).writeAtomic(scriptUri, sparkSqlStepScript(sql!));
+      await this.gateway(plan, step, ['spark-sql', '--name', `courier:${plan.job.name}:${def.name}:${plan.runId}`, '-f', this.clusterUri(scriptUri)], clusterDir, (line) => {
+        // Spark's console progress bar and scheduler lines: the step is running on the cluster.
+        if (/\[Stage \d+:|DAGScheduler: (ResultStage|ShuffleMapStage) \d+/.test(line)) progress('map');
+      });
+      committed = await commitSparkStep(plan, step, sparkDir, sql!.output.partitionBy, {
+        job: plan.job.name,
+        step: def.name,
+        runId: plan.runId,
+        params: plan.params,
+        runner: this.kind,
+        clusterJob: 'spark-sql',
+      });
+    } catch (e) {
+      throw e instanceof JobError ? e : new JobError(plan.job.name, def.name, (e as Error).message ?? String(e), { cause: e });
     }
-    return this.runStreamingStep(plan, step, stagingDir, rawParams);
+    await fileSystemFor(sparkDir).delete(sparkDir, { recursive: true }).catch(() => undefined);
+    await removeIfEmpty(joinUri(plan.workDir, 'spark'));
+    await fileSystemFor(clusterDir).delete(clusterDir, { recursive: true }).catch(() => undefined);
+    await removeIfEmpty(joinUri(plan.workDir, '_cluster'));
+    counts.recordsIn = committed.counts.recordsIn;
+    counts.recordsOut = committed.counts.recordsOut;
+    counts.bytesIn = begun.bytesInTotal;
+    progress('done');
+    const engine = committed.counters[ENGINE_COUNTER_GROUP] ?? {};
+    const { [ENGINE_COUNTER_GROUP]: _engine, ...counters } = committed.counters;
+    return {
+      name: def.name,
+      recordsIn: committed.counts.recordsIn,
+      recordsOut: committed.counts.recordsOut,
+      // The bundle's engine figures reach Spark only in band (its counters line), when it sends them.
+      mapOutputRecords: engine['map_output_records'] ?? 0,
+      reduceGroups: engine['reduce_groups'] ?? 0,
+      badRecords: committed.counts.badRecords,
+      counters,
+      seconds: (performance.now() - started) / 1000,
+      output: step.output.uri,
+      intermediate: step.output.intermediate,
+      marker: committed.marker,
+      ...(committed.quarantine ? { quarantine: committed.quarantine } : {}),
+    };
   }
 
   /** A text-only step as a Hadoop Streaming job. */

@@ -4,8 +4,8 @@
  * the workflow's run history.
  */
 import { JobError, type Counters, type JobResult, type JobRunner, type StepProgress } from '../../engine/index.ts';
-import { countParquetRows, datasetFiles, fileSystemFor, isComplete, joinUri, parsePartitionPath, readMarker, toStorageUri } from '../../storage/index.ts';
-import { latestCompleteBefore, REFRESHER_DATASET_NAMES, refresherDatasets } from './refresher-datasets.ts';
+import { datasetFiles, fileSystemFor, isComplete, joinUri, parsePartitionPath, readMarker, readParquetSchema, toStorageUri, type RecordSchema } from '../../storage/index.ts';
+import { latestCompleteBefore, REFRESHER_DATASET_NAMES, refresherDatasets, segmentInputSchema } from './refresher-datasets.ts';
 import { refresherJob } from './refresher-job.ts';
 import { parseRefresherParams, type RefresherParamsInput } from './refresher-params.ts';
 
@@ -53,7 +53,8 @@ export interface RefresherSummary {
  * with the latest complete segment snapshot before it (either may be absent), then summarises the outputs.
  *
  * Before anything is written it checks that the day's logs and segment data are complete and that every
- * segment file is Parquet, so bad input fails the run naming the file with no output marked (the store is
+ * segment file is Parquet with the columns the refresher reads, of their types, so bad input fails the run
+ * naming the file with no output marked (the store is
  * committed by the first step, the segment data read only by the second). A day whose store is complete but
  * whose requests are not (a run that failed in the second step) is rebuilt without `overwrite`: the store is
  * a deterministic function of the same inputs.
@@ -90,7 +91,21 @@ export async function runRefresher(runner: JobRunner, options: RefresherRunOptio
   return { result, summary: { ...summarise(result, options.date, previousStoreDate, previousSegmentsDate), rebuiltLeftoverStore } };
 }
 
-/** Fails (JobError naming the dataset or file) unless the day's inputs are complete and the segment files read as Parquet. */
+/** What is wrong with a segment data schema for the refresher (the allowlisted columns and their types), or null. */
+function segmentSchemaProblem(schema: RecordSchema): string | null {
+  for (const want of segmentInputSchema.fields) {
+    const got = schema.fields.find((f) => f.name === want.name);
+    if (!got) return `has no column "${want.name}" (its columns: ${schema.fields.map((f) => f.name).join(', ') || 'none'})`;
+    if (got.type !== want.type) return `column "${want.name}" is ${got.type}, segment data has ${want.type} (docs/formats.md, "Segment data")`;
+  }
+  return null;
+}
+
+/**
+ * Fails (JobError naming the dataset or file) unless the day's inputs are complete and the segment files read
+ * as Parquet with the columns the requests step reads: a wrong file found there would fail after the store
+ * was committed.
+ */
 async function checkInputs(root: string, date: string, previousSegmentsDate: string | null): Promise<void> {
   const { inputs } = refresherDatasets(date);
   const fail = (step: string, message: string, cause: unknown): never => {
@@ -100,14 +115,19 @@ async function checkInputs(root: string, date: string, previousSegmentsDate: str
   await readMarker(fileSystemFor(logs), logs).catch((e: unknown) => fail('merge-store', `input "logs": ${(e as Error).message}`, e));
   const snapshots = [joinUri(root, inputs.segments)];
   if (previousSegmentsDate !== null) snapshots.push(joinUri(root, REFRESHER_DATASET_NAMES.segments, `dt=${previousSegmentsDate}`));
+  const redeliver = 're-deliver the segment data for that day';
   for (const uri of snapshots) {
-    const { files } = await datasetFiles(uri).catch((e: unknown) => fail('requests', `input "segments": ${(e as Error).message}`, e));
+    const { schema, files } = await datasetFiles(uri).catch((e: unknown) => fail('requests', `input "segments": ${(e as Error).message}`, e));
+    const declared = segmentSchemaProblem(schema);
+    if (declared !== null) fail('requests', `input "segments": the _SUCCESS marker of ${uri} ${declared}; ${redeliver}`, undefined);
     for (const f of files) {
-      // Reading the footer's row count is cheap and fails on anything that is not Parquet.
+      // Reading the footer's schema is cheap and fails on anything that is not Parquet.
       const path = await fileSystemFor(f.uri).localPathFor(f.uri);
-      await countParquetRows(path, f.uri).catch((e: unknown) =>
-        fail('requests', `input "segments": ${f.uri} cannot be read as Parquet (${(e as Error).message}); re-deliver the segment data for that day`, e),
+      const stored = await readParquetSchema(path, f.uri).catch((e: unknown) =>
+        fail('requests', `input "segments": ${f.uri} cannot be read as Parquet (${(e as Error).message}); ${redeliver}`, e),
       );
+      const problem = segmentSchemaProblem(stored);
+      if (problem !== null) fail('requests', `input "segments": ${f.uri} ${problem}; ${redeliver}`, undefined);
     }
   }
 }
