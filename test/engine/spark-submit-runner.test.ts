@@ -12,8 +12,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../config/index.ts';
 import { engineRunner } from '../../cli/engine-runner.ts';
-import { JobError, SparkSubmitConfigError, SparkSubmitRunner, defaultClusterUri, type SparkSubmitRunnerOptions } from '../../engine/index.ts';
+import { JobError, localRunner, SparkSubmitConfigError, SparkSubmitRunner, defaultClusterUri, type SparkSubmitRunnerOptions } from '../../engine/index.ts';
+import { refresherDatasets, runRefresher } from '../../jobs/refresher/index.ts';
 import { joinUri, localPath } from '../../storage/index.ts';
+import { cookieNamed, pageLine, readRows as readRefresherRows, syncLine, writeLogDay, writeSegmentDay } from '../jobs/refresher/refresher-fixtures.ts';
 import { lineInputsCase, lineTotalsJob } from './conformance/line-inputs.ts';
 import { LINES, linesSchema, wordCountJob } from './conformance/word-count.ts';
 import { expectGolden, makeTempRoot, removeTempRoot, writeFilesInput, writeInput, type TempRoot } from './conformance/fixtures.ts';
@@ -193,5 +195,31 @@ describe('spark-submit engine: steps with a Parquet input as spark-sql -f (stand
     const e = await runner().run(job, { date: DATE }, { storageRoot: t!.root }).catch((x: unknown) => x);
     expect((e as Error).message).toMatch(/^job "word-count" step "count": expected one counts row in \S+\/spark\/count\/counts, found 0: the step's Spark SQL script did not finish; see the driver output$/);
     expect(fs.existsSync(path.join(t!.dir, `word_count/dt=${DATE}/_SUCCESS`))).toBe(false);
+  });
+});
+
+describe('spark-submit engine: the refresher on the stand-in gateway', () => {
+  it("a first day's merge-store (logs only) runs as Hadoop Streaming and writes the store the local runner writes; requests stops at spark-sql", async () => {
+    const D1 = '2026-11-22';
+    const A = cookieNamed('A');
+    const B = cookieNamed('B');
+    const partners = [{ id: 17, segmentMap: { '1001': 'auto', '1002': 'travel' }, expiryDays: 30 }];
+    const write = async (root: string): Promise<void> => {
+      await writeLogDay(root, D1, {
+        'hour=10/webapp-web-01.log.gz': [syncLine('2026-11-22T10:00:00.000Z', A, 17, 'PA1'), syncLine('2026-11-22T10:10:00.000Z', B, 17, 'PB'), pageLine('2026-11-22T10:11:00.000Z', B), 'garbage\tline'],
+        'hour=11/webapp-web-01.log.gz': [syncLine('2026-11-22T11:00:00.000Z', B, 17, 'PB2'), syncLine('2026-11-22T11:10:00.000Z', A, 17, 'PA0')],
+      });
+      await writeSegmentDay(root, D1, [{ cookie_id: A, segment_ids: [1001] }, { cookie_id: B, segment_ids: [1001, 1002] }]);
+    };
+    const localRoot = joinUri(t!.root, 'local');
+    const clusterRoot = joinUri(t!.root, 'cluster');
+    await write(localRoot);
+    await write(clusterRoot);
+    await runRefresher(localRunner({ workers: 2 }), { storageRoot: localRoot, date: D1, partners, refreshEveryDays: 3 });
+    const e = await runRefresher(runner(), { storageRoot: clusterRoot, date: D1, partners, refreshEveryDays: 3 }).catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/^job "refresher" step "requests": `spark-sql --name courier:refresher:requests:\S+ …` on the gateway .* exited with code 1/);
+    const store = refresherDatasets(D1).outputs.store;
+    expect(await readRefresherRows(joinUri(clusterRoot, store))).toEqual(await readRefresherRows(joinUri(localRoot, store)));
+    expect((await readRefresherRows(joinUri(clusterRoot, store))).length).toBe(2);
   });
 });
