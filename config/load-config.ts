@@ -3,12 +3,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
+import { decodeConfigBytes } from './config-encoding.ts';
 import { type ConfigProblem, ConfigError } from './config-error.ts';
 import { formatFieldPath } from './field-path.ts';
 import { defaultIssueMessage, problemsFromIssues } from './issue-messages.ts';
 import { resolveConfigPaths } from './resolve-paths.ts';
 import { type CourierConfig, courierConfigSchema } from './schema.ts';
 import { secretProblems } from './secrets.ts';
+import { aliasProblem, deepNestingProblem, isStackOverflow, sameKeyProblems } from './yaml-hazards.ts';
 import { locate } from './yaml-locations.ts';
 
 /** Options of loadConfig and parseConfig. */
@@ -20,14 +22,14 @@ export interface LoadConfigOptions {
 /** Reads, validates and resolves a job config file; throws a ConfigError listing every problem found. */
 export async function loadConfig(file: string, options: LoadConfigOptions = {}): Promise<CourierConfig> {
   const absolute = path.resolve(file);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(absolute, 'utf8');
+    bytes = await readFile(absolute);
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError(absolute, [{ file: absolute, field: '', message: `cannot read the config file (${reason}); check the path` }]);
   }
-  return parseConfig(text, { ...options, file: absolute });
+  return parseConfig(decodeConfigBytes(bytes, absolute), { ...options, file: absolute });
 }
 
 /** Validates config text as if read from `file`: relative paths resolve against its directory. */
@@ -39,20 +41,28 @@ export function parseConfig(text: string, options: LoadConfigOptions & { file: s
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
 
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      file,
-      doc.errors.map((error) => {
-        const { line, col } = lineCounter.linePos(error.pos[0]);
-        return { file, line, column: col, field: '', message: `YAML syntax error: ${error.message}` };
-      }),
-    );
+    let deep = false;
+    const problems: ConfigProblem[] = [];
+    for (const error of doc.errors) {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      if (!isStackOverflow(error.message)) problems.push({ file, line, column: col, field: '', message: `YAML syntax error: ${error.message}` });
+      else if (!deep) {
+        deep = true;
+        problems.push(deepNestingProblem(file, line, col));
+      }
+    }
+    throw new ConfigError(file, problems);
   }
+  const sameKeys = sameKeyProblems(doc, lineCounter, file);
+  if (sameKeys.length > 0) throw new ConfigError(file, sameKeys);
 
   let raw: unknown;
   try {
     raw = doc.toJS({ maxAliasCount: 1000 });
   } catch (error) {
-    throw new ConfigError(file, [{ file, field: '', message: `cannot read the YAML: ${(error as Error).message}` }]);
+    throw new ConfigError(file, [
+      isStackOverflow((error as Error).message) ? deepNestingProblem(file, 1, 1) : aliasProblem(doc, lineCounter, file, error as Error),
+    ]);
   }
   if (raw === null || raw === undefined) {
     throw new ConfigError(file, [
