@@ -21,7 +21,13 @@ export function engineRunner(config: CourierConfig, configFile: string, kind: En
     case 'spark-submit': {
       const sparkSubmit = engine.sparkSubmit;
       if (!sparkSubmit) throw new UsageError(`--engine spark-submit needs an engine.sparkSubmit section in ${configFile} (gateway, stagingUri); see docs/mini-cluster.md`);
-      return sparkSubmitRunner({ gateway: sparkSubmit.gateway, stagingUri: sparkSubmit.stagingUri, reducers: engine.local.workers });
+      return sparkSubmitRunner({
+        gateway: sparkSubmit.gateway,
+        stagingUri: sparkSubmit.stagingUri,
+        hadoopStreamingJar: sparkSubmit.hadoopStreamingJar,
+        node: sparkSubmit.node,
+        reducers: engine.local.workers,
+      });
     }
     case 'dataproc':
       throw new UsageError(`engine "${kind}" is not available yet in this version (${configFile}); use local or inline`);

@@ -128,6 +128,11 @@ const sparkSubmitEngine = z
       .min(1)
       .describe('The command prefix that runs a command on a gateway host of the cluster, e.g. [ssh, gateway.example] or [docker, compose, -f, docker/compose.yaml, exec, -T, gateway].'),
     stagingUri: uri(['webhdfs', 'file'], 'webhdfs://namenode:9870/courier/staging').describe('Where stage bundles and scripts are staged for the cluster.'),
+    hadoopStreamingJar: text('an absolute path on the gateway')
+      .regex(/^\//, 'give the absolute path of the jar on the gateway, e.g. /usr/lib/hadoop-mapreduce/hadoop-streaming.jar')
+      .default('/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.4.1.jar')
+      .describe('The hadoop-streaming jar on the gateway, for steps whose inputs are all text lines. Default: where the official apache/hadoop 3.4.1 image (and docker/) keeps it.'),
+    node: text('a command').default('node').describe('The node command on the cluster\'s nodes (Node.js 20 or later), which runs every task.'),
   })
   .describe('Required when engine.kind is spark-submit.');
 

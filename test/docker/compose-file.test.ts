@@ -253,5 +253,8 @@ describe('docker/compose.yaml and docs/mini-cluster.md (parsed here; Docker neve
     expect(config.engine.kind).toBe('spark-submit');
     expect(config.engine.sparkSubmit?.gateway).toEqual(['docker', 'compose', '-f', 'docker/compose.yaml', 'exec', '-T', 'gateway']);
     expect(config.storage.root).toBe('webhdfs://localhost:9870/courier/data');
+    // The config's default jar is the one the mini-cluster's Hadoop image ships.
+    expect(config.engine.sparkSubmit?.hadoopStreamingJar).toBe(DEFAULT_HADOOP_STREAMING_JAR);
+    expect(config.storage.webhdfs?.datanodeAddresses).toEqual({ 'datanode:9864': 'localhost:9864' });
   });
 });
