@@ -38,6 +38,7 @@ export function webHdfsOptionsOf(config: CourierConfig, env: NodeJS.ProcessEnv, 
     timeoutMs: w.timeoutMs,
     localCopyMb: w.localCopyMb,
     ...(w.datanodeAddresses !== undefined ? { datanodeAddresses: w.datanodeAddresses } : {}),
+    ...(w.nameservices !== undefined ? { nameservices: w.nameservices } : {}),
   };
 }
 

@@ -61,6 +61,13 @@ const webhdfs = z
     retryDelayMs: wholeNumber(1).default(200).describe('First backoff delay in ms, doubled each retry (with jitter).'),
     retryMaxDelayMs: wholeNumber(1).default(5000).describe('Longest backoff delay in ms.'),
     timeoutMs: wholeNumber(1000).default(60_000).describe('How long to wait for an answer or the next bytes of one, in ms (Hadoop\'s own default is 60 s).'),
+    nameservices: z
+      .record(
+        z.string().regex(/^[A-Za-z0-9.-]+$/, { error: 'expected a nameservice name like mycluster (letters, digits, dots, dashes)' }),
+        z.array(z.string().regex(/^[A-Za-z0-9.-]+:\d+$/, { error: 'expected a namenode HTTP address host:port, like nn1.example.internal:9870' })).min(2, { error: 'an HA nameservice has at least two namenodes' }),
+      )
+      .optional()
+      .describe('HA nameservices: name -> the HTTP addresses (host:port) of its namenodes, as dfs.ha.namenodes.<name> lists them. With storage.root webhdfs://<name>/path, requests go to the active one and fail over on StandbyException or a namenode that is down.'),
     datanodeAddresses: z
       .record(z.string().min(1), text('a host or host:port'))
       .optional()

@@ -33,7 +33,7 @@ const HINTS: Record<string, string> = {
   AccessControlException: 'HDFS refused the user; check the owner and mode of the path (hdfs dfs -ls) and storage.webhdfs.user',
   SecurityException: 'HDFS could not authenticate the request; set storage.webhdfs.user (simple auth) or storage.webhdfs.delegationToken (secure cluster)',
   InvalidToken: 'the delegation token is expired, cancelled or for another cluster; fetch a new one (the urlString of GETDELEGATIONTOKEN) and point storage.webhdfs.delegationToken at it',
-  StandbyException: 'this namenode is the standby of an HA pair; point storage.root at the active namenode',
+  StandbyException: 'this namenode is the standby of an HA pair; point storage.root at the active namenode, or name the pair in storage.webhdfs.nameservices and use the nameservice in storage.root',
   SafeModeException: 'the namenode is in safe mode; wait for it to leave (hdfs dfsadmin -safemode get)',
   RetriableException: 'the namenode asked to retry later (starting up or in safe mode); retried, then gave up: try again later',
   NSQuotaExceededException: 'the directory is over its name quota; raise it (hdfs dfsadmin -setQuota) or delete old data',

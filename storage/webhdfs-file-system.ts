@@ -65,6 +65,10 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class WebHdfsFileSystem implements FileSystem {
   private readonly agent: Agent;
   private readonly cache: LocalCopies;
+  /** HTTP addresses of this authority's namenodes: one, or the HA pair of a nameservice, tried in turn. */
+  private readonly namenodes: readonly string[];
+  /** Index in `namenodes` of the one that last answered as active. */
+  private active = 0;
 
   constructor(
     /** `host:port` as written in the URIs this file system serves. */
@@ -74,6 +78,9 @@ export class WebHdfsFileSystem implements FileSystem {
     const timeout = options.timeoutMs ?? 60_000;
     this.agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connectTimeout: Math.min(timeout, 30_000), keepAliveTimeout: 10_000 });
     this.cache = new LocalCopies((options.localCopyMb ?? 2048) * 1024 * 1024);
+    const ha = options.nameservices?.[authority];
+    // Hadoop's default namenode HTTP port when the URI names none.
+    this.namenodes = ha && ha.length > 0 ? [...ha] : [/:\d+$/.test(authority) ? authority : `${authority}:9870`];
   }
 
   /** Closes the pooled connections. */
@@ -324,7 +331,7 @@ export class WebHdfsFileSystem implements FileSystem {
   private unreachable(uri: string, doing: string, url: string, e: unknown): StorageError {
     const host = new URL(url).host;
     const code = (e as { code?: string }).code;
-    const isNamenode = host.toLowerCase() === this.authority.toLowerCase() || host.toLowerCase() === `${this.authority.toLowerCase()}:9870`;
+    const isNamenode = this.namenodes.some((n) => n.toLowerCase() === host.toLowerCase());
     const hint = isNamenode
       ? 'check the namenode host:port in storage.root'
       : code === 'ENOTFOUND'
@@ -357,8 +364,8 @@ export class WebHdfsFileSystem implements FileSystem {
     doing: string,
     how: { idempotent: boolean; missingOk?: boolean; redirect?: boolean },
   ): Promise<Answer | undefined> {
-    const url = this.restUrl(uri, op, params);
-    const answer = await this.send(uri, doing, url, method, undefined, how);
+    // A builder, not a URL: after a failover the next attempt goes to the other namenode.
+    const answer = await this.send(uri, doing, (namenode) => this.restUrl(uri, op, params, namenode), method, undefined, how);
     if (how.redirect && answer.status === 307) return answer;
     if (answer.status >= 200 && answer.status < 300) return answer;
     const text = await answer.body.text();
@@ -366,10 +373,31 @@ export class WebHdfsFileSystem implements FileSystem {
     throw webHdfsAnswerError(uri, doing, answer.status, text);
   }
 
-  /** One request with retries: no answer (refused, reset, timed out) and RetriableException answers are tried again. */
-  private async send(uri: string, doing: string, url: string, method: string, body: Buffer | undefined, how: { idempotent: boolean }): Promise<Answer> {
+  /**
+   * One request with retries: no answer (refused, reset, timed out), 503 and RetriableException answers are tried
+   * again. Namenode requests (`target` a builder) fail over to the next namenode of an HA nameservice on a
+   * connection failure or a StandbyException; a namenode not yet tried in this request is tried without waiting.
+   */
+  private async send(
+    uri: string,
+    doing: string,
+    target: string | ((namenode: string) => string),
+    method: string,
+    body: Buffer | undefined,
+    how: { idempotent: boolean },
+  ): Promise<Answer> {
     const retries = this.options.retries ?? 4;
+    const tried = new Set<number>();
     for (let attempt = 1; ; attempt++) {
+      const used = this.active;
+      tried.add(used);
+      const url = typeof target === 'string' ? target : target(this.namenodes[used]!);
+      // Moves on to the next namenode (once per failure, however many requests saw it); true if that one is untried here.
+      const failover = (): boolean => {
+        if (typeof target === 'string' || this.namenodes.length < 2) return false;
+        if (this.active === used) this.active = (used + 1) % this.namenodes.length;
+        return !tried.has(this.active);
+      };
       let answer: Answer;
       try {
         answer = await this.request(url, method, body, {});
@@ -380,16 +408,17 @@ export class WebHdfsFileSystem implements FileSystem {
         if ((!how.idempotent && code !== 'ECONNREFUSED') || attempt > retries) {
           throw webHdfsConnectionError(uri, doing, new URL(url).host, code, attempt, e);
         }
-        await this.backoff(uri, doing, attempt, code);
+        if (!failover()) await this.backoff(uri, doing, attempt, code);
         continue;
       }
       if (answer.status === 403 || answer.status === 503) {
         const text = await answer.body.text();
         const remote = parseRemoteException(text);
+        const standby = remote?.exception === 'StandbyException' && this.namenodes.length > 1 && typeof target !== 'string';
         // 503 means the request was not served (a namenode starting, a proxy without a backend): safe to send again.
-        const retriable = answer.status === 503 || (remote !== undefined && RETRIABLE_EXCEPTIONS.has(remote.exception));
+        const retriable = standby || answer.status === 503 || (remote !== undefined && RETRIABLE_EXCEPTIONS.has(remote.exception));
         if (retriable && attempt <= retries) {
-          await this.backoff(uri, doing, attempt, remote?.exception ?? `HTTP ${answer.status}`);
+          if (!(standby && failover())) await this.backoff(uri, doing, attempt, remote?.exception ?? `HTTP ${answer.status}`);
           continue;
         }
         throw webHdfsAnswerError(uri, doing, answer.status, text);
@@ -415,7 +444,7 @@ export class WebHdfsFileSystem implements FileSystem {
     await sleep(delayMs);
   }
 
-  private restUrl(uri: string, op: string, params: Record<string, string>): string {
+  private restUrl(uri: string, op: string, params: Record<string, string>, namenode: string): string {
     const query = new URLSearchParams({ op, ...params });
     if (this.options.delegationToken !== undefined) query.set('delegation', this.options.delegationToken);
     else if (this.options.user !== undefined) query.set('user.name', this.options.user);
@@ -423,9 +452,7 @@ export class WebHdfsFileSystem implements FileSystem {
       .split('/')
       .map((s) => encodeURIComponent(s).replace(/%3D/g, '='))
       .join('/');
-    // Hadoop's default namenode HTTP port when the URI names none.
-    const host = /:\d+$/.test(this.authority) ? this.authority : `${this.authority}:9870`;
-    return `http://${host}/webhdfs/v1${encoded}?${query.toString()}`;
+    return `http://${namenode}/webhdfs/v1${encoded}?${query.toString()}`;
   }
 
   /** The HDFS path of a webhdfs:// URI of this namenode (taken literally: Courier builds URIs from plain names). */

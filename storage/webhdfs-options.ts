@@ -19,6 +19,11 @@ export interface WebHdfsOptions {
   retryMaxDelayMs?: number;
   /** Time to wait for an answer's headers or the next body bytes, in ms; default 60000 (Hadoop's own default). */
   timeoutMs?: number;
+  /**
+   * HA nameservices: the namenode HTTP addresses behind a logical authority, `{"mycluster": ["nn1:9870", "nn2:9870"]}`,
+   * so `webhdfs://mycluster/…` fails over between them (on connection failures and StandbyException).
+   */
+  nameservices?: Record<string, readonly string[]>;
   /** Datanode addresses to rewrite in the namenode's redirects, `"dn1.cluster.internal:9864": "10.0.0.5:9864"`. */
   datanodeAddresses?: Record<string, string>;
   /** Budget of the local copies DuckDB reads (localPathFor), in MiB, least recently used dropped first; default 2048. Soft: copies handed out in the last 5 minutes are kept. */

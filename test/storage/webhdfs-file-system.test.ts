@@ -404,6 +404,40 @@ describe('WebHDFS retries with backoff (stand-in cluster faults)', () => {
   });
 });
 
+describe('WebHDFS HA nameservice: failover between two namenodes (two stand-in namenodes)', () => {
+  let second: WebHdfsTestServer;
+  afterEach(async () => second?.close());
+
+  it('goes to the active namenode of webhdfs://<nameservice>/, fails over on StandbyException and on a namenode that is down', async () => {
+    await start({ haState: 'standby' });
+    second = await startWebHdfsServer();
+    // Each stand-in has its own tree: the one a request reached is the one that holds its file.
+    server.seedFile('/courier/which', 'nn1', 'courier');
+    second.seedFile('/courier/which', 'nn2', 'courier');
+    const events: RetryEvent[] = [];
+    const fs = new WebHdfsFileSystem('mycluster', { user: 'courier', retryDelayMs: 5, nameservices: { mycluster: [server.authority, second.authority] }, onRetry: (e) => events.push(e) });
+    opened.push(fs);
+    expect((await fs.readBytes('webhdfs://mycluster/courier/which')).toString()).toBe('nn2');
+    // nn1 answered StandbyException once, and the client went straight to nn2 (no backoff wait), then stayed there.
+    expect(server.requests.map((r) => [r.op, r.status])).toEqual([['OPEN', 403]]);
+    expect(events).toEqual([]);
+    expect((await fs.readBytes('webhdfs://mycluster/courier/which')).toString()).toBe('nn2');
+    expect(server.requests.length).toBe(1);
+    // Failover: nn2 becomes standby, nn1 active.
+    second.setHaState('standby');
+    server.setHaState('active');
+    expect((await fs.readBytes('webhdfs://mycluster/courier/which')).toString()).toBe('nn1');
+    // nn1 goes down: the next request finds nn2 active again.
+    second.setHaState('active');
+    await server.close();
+    expect((await fs.readBytes('webhdfs://mycluster/courier/which')).toString()).toBe('nn2');
+    // Both standby: bounded by the retries, and the error says what to do.
+    second.setHaState('standby');
+    const e = await caught(fs.stat('webhdfs://mycluster/courier/which'));
+    expect(e.message).toMatch(/stat failed: (HTTP 403 StandbyException: Operation category READ is not supported in state standby|ECONNREFUSED)/);
+  });
+});
+
 describe('WebHDFS auth: user.name (security off) and delegation tokens (security on)', () => {
   it('sends user.name; files are owned by that user; a cluster refusing anonymous users answers 401', async () => {
     await start({ auth: { security: 'off', anonymous: false } });

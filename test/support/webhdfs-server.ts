@@ -24,6 +24,8 @@ export interface WebHdfsServerOptions {
   superuser?: string;
   /** Mode of `/`; default `755` as a fresh HDFS has it. */
   rootPermission?: string;
+  /** HA state of the namenode (default active); a standby answers every operation with StandbyException. */
+  haState?: 'active' | 'standby';
   /** dfs.webhdfs.rest-csrf.enabled: PUT, POST and DELETE without an X-XSRF-HEADER header are refused with 400. */
   restCsrf?: boolean;
   /** Host the namenode puts in datanode redirects (default 127.0.0.1); a name that does not resolve tests address maps. */
@@ -82,6 +84,8 @@ export interface WebHdfsTestServer {
   readonly datanodePort: number;
   /** Every request received so far, in order. */
   readonly requests: LoggedRequest[];
+  /** Makes the namenode active or standby (an HA failover). */
+  setHaState(state: 'active' | 'standby'): void;
   /** Arms a fault rule (rules are matched in the order armed). */
   inject(rule: FaultRule): void;
   /** Rules not used up yet. */
@@ -140,6 +144,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
   const root: Inode = { type: 'DIRECTORY', owner: superuser, group: 'supergroup', permission: options.rootPermission ?? '755', modificationTime: now(), accessTime: 0, fileId: nextFileId++, children: new Map() };
   const requests: LoggedRequest[] = [];
   const faults: FaultRule[] = [];
+  let haState = options.haState ?? 'active';
 
   // ---- the tree ----
 
@@ -372,6 +377,10 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
       throw illegalArgument(`Invalid value for webhdfs parameter "op": No enum constant org.apache.hadoop.hdfs.web.resources.${method === 'GET' ? 'Get' : method === 'PUT' ? 'Put' : method === 'POST' ? 'Post' : 'Delete'}OpParam.Op.${op}`);
     }
     const user = authenticate(q);
+    if (haState === 'standby') {
+      const category = method === 'GET' ? 'READ' : 'WRITE';
+      throw new HdfsException(403, 'StandbyException', 'org.apache.hadoop.ipc.StandbyException', `Operation category ${category} is not supported in state standby. Visit https://s.apache.org/sbnn-error`);
+    }
     const node = lookup(hdfsPath);
     switch (op) {
       case 'GETFILESTATUS': {
@@ -593,6 +602,7 @@ export async function startWebHdfsServer(options: WebHdfsServerOptions = {}): Pr
     namenodePort,
     datanodePort,
     requests,
+    setHaState: (state) => void (haState = state),
     inject: (rule) => void faults.push({ ...rule }),
     pendingFaults: () => faults.filter((f) => f.times > 0 && f.op !== 'OPEN:cut'),
     seedDirectory: (p, owner, permission = '755') => {
