@@ -136,14 +136,17 @@ export class SparkSubmitRunner implements JobRunner {
     const plan = (await planRun(job, params, options)) as RunPlan<unknown>;
     const steps: StepResult[] = [];
     let succeeded = false;
+    const stagingDir = joinUri(this.options.stagingUri, job.name, plan.runId);
     try {
-      const stagingDir = joinUri(this.options.stagingUri, job.name, plan.runId);
       await this.stageBundle(source, job.name, stagingDir);
       for (const step of plan.steps) steps.push(await this.runStep(plan, step, stagingDir, params));
       succeeded = true;
     } finally {
       await finishRun(plan, succeeded);
     }
+    // What a run staged goes with its success; a failed run's bundle and scripts stay, to re-run by hand.
+    await fileSystemFor(stagingDir).delete(stagingDir, { recursive: true }).catch(() => undefined);
+    await removeIfEmpty(joinUri(this.options.stagingUri, job.name));
     return { job: job.name, runId: plan.runId, params: plan.params, workDir: plan.workDir, seconds: (performance.now() - started) / 1000, steps };
   }
 

@@ -59,29 +59,44 @@ describe('spark-submit engine: text-only steps as Hadoop Streaming jobs (stand-i
     // The job client's own lines went by as it ran.
     expect(commands.some((l) => / map 100% reduce 100%/.test(l))).toBe(true);
     expect(commands.some((l) => /Counters: \d+/.test(l))).toBe(true);
-    // The step's cluster files and the shuffle go after success; the staged bundle and scripts stay in staging.
-    const work = fs.readdirSync(path.join(t!.dir, '_work', 'line-totals'));
-    for (const run of work) expect(fs.existsSync(path.join(t!.dir, '_work', 'line-totals', run, '_cluster'))).toBe(false);
-    const staged = fs.readdirSync(path.join(t!.dir, '_staging', 'line-totals'));
-    expect(staged).toHaveLength(1);
-    expect(fs.readdirSync(path.join(t!.dir, '_staging', 'line-totals', staged[0]!)).sort()).toEqual([
-      'courier-totals.map.sh',
-      'courier-totals.reduce.sh',
-      'line-totals.stage.js',
-    ]);
+    // The step's cluster files, the shuffle and what the run staged go after success.
+    for (const run of fs.readdirSync(path.join(t!.dir, '_work', 'line-totals'))) {
+      expect(fs.readdirSync(path.join(t!.dir, '_work', 'line-totals', run))).toEqual(['_quarantine']);
+    }
+    expect(fs.readdirSync(path.join(t!.dir, '_staging'))).toEqual([]);
   });
 
   it('gives the cluster plain shell words, generic options first, one -input per file, and a map script per file', async () => {
     await writeSmallLogs();
+    // Staged files are copied into the task directories, where they stay while the stand-in runs: keep them.
+    const scripts = new Map<string, string>();
     const lines: string[] = [];
-    const result = await runner({ onOutput: (l) => lines.push(l) }).run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root, maxBadRecordRate: 0.5 });
+    const result = await runner({
+      onOutput: (l) => {
+        lines.push(l);
+        const staged = path.join(t!.dir, '_staging', 'line-totals');
+        if (scripts.size === 0 && fs.existsSync(staged)) {
+          const dir = path.join(staged, fs.readdirSync(staged)[0]!);
+          for (const f of fs.readdirSync(dir)) scripts.set(f, fs.readFileSync(path.join(dir, f), 'utf8'));
+        }
+      },
+    }).run(lineTotalsJob, { date: DATE }, { storageRoot: t!.root, maxBadRecordRate: 0.5 });
     expect(result.steps[0]).toMatchObject({ name: 'totals', recordsIn: 4, recordsOut: 2, badRecords: 1 });
-    const stagedRun = path.join(t!.dir, '_staging', 'line-totals', result.runId);
-    const map = fs.readFileSync(path.join(stagedRun, 'courier-totals.map.sh'), 'utf8');
+    expect([...scripts.keys()].sort()).toEqual(['courier-totals.map.sh', 'courier-totals.reduce.sh', 'line-totals.stage.js']);
+    const map = scripts.get('courier-totals.map.sh')!;
     // Each input file is matched by its path and handed to the bundle with its storage URI (the quarantine names it).
     expect(map).toContain(`*'${path.join(t!.dir, `logs/dt=${DATE}/hour=00/webapp-a.log`)}') input='logs'; file='${joinUri(t!.root, `logs/dt=${DATE}/hour=00/webapp-a.log`)}' ;;`);
     expect(map).toMatch(/exec 'node' --enable-source-maps line-totals\.stage\.js map 'totals' "\$input" --raw --reducers 2 --file "\$file" --first-row 0 --params '\{"date":"2026-11-23"\}'/);
-    expect(fs.readFileSync(path.join(stagedRun, 'courier-totals.reduce.sh'), 'utf8')).toContain("line-totals.stage.js reduce 'totals' --params");
+    expect(scripts.get('courier-totals.reduce.sh')).toContain("line-totals.stage.js reduce 'totals' --params");
+    // The command line: every argument a plain shell word, the generic options before the streaming ones.
+    const [args] = fs.readFileSync(path.join(t!.dir, 'recorded', 'commands.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    for (const a of args!) expect(a).toMatch(/^[A-Za-z0-9_@%+=:,./-]+$/);
+    expect(args!.slice(0, 3)).toEqual(['hadoop', 'jar', '/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.4.1.jar']);
+    const lastGeneric = Math.max(args!.lastIndexOf('-D'), args!.lastIndexOf('-files'));
+    expect(lastGeneric).toBeLessThan(args!.indexOf('-input'));
+    expect(args!.filter((a) => a === '-input')).toHaveLength(2);
+    expect(args).toContain('mapreduce.partition.keypartitioner.options=-k1,1');
+    expect(args).toContain('stream.num.map.output.key.fields=2');
   });
 
   it('hands the cluster hdfs:/// paths for webhdfs:// URIs and file:// URIs unchanged', () => {

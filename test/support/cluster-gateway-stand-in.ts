@@ -26,6 +26,7 @@
  *
  * `spark-sql -f <script>` is not run (no Spark here): the script is read from its URI and recorded under
  * `$STAND_IN_RECORD`, with the command line, and the command exits with `$STAND_IN_SPARK_SQL_EXIT` (default 1).
+ * Every command line is appended to `$STAND_IN_RECORD/commands.jsonl`.
  * Any other command: `<name>: command not found`, exit 127, as a shell says.
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -379,6 +380,12 @@ function sparkSql(args: string[]): number {
 }
 
 async function main(): Promise<number> {
+  const record = process.env['STAND_IN_RECORD'];
+  if (record) {
+    // Every command line the gateway got, for tests to read.
+    fs.mkdirSync(record, { recursive: true });
+    fs.appendFileSync(path.join(record, 'commands.jsonl'), JSON.stringify(argv) + '\n');
+  }
   if (argv[0] === 'hadoop' && argv[1] === 'jar') {
     const jar = argv[2] ?? '';
     if (!/\/hadoop-streaming[^/]*\.jar$/.test(jar)) {
