@@ -1,7 +1,9 @@
 // The engine runner a config asks for (or `--engine` overrides): local (worker threads, engine.local options),
 // inline, streaming (stage bundles as child processes), or a cluster engine whose config section must be present.
 import type { CourierConfig, EngineKind } from '../config/index.ts';
-import { inlineRunner, localRunner, sparkSubmitRunner, streamingRunner, type JobRunner } from '../engine/index.ts';
+import { dataprocRunner, inlineRunner, localRunner, sparkSubmitRunner, streamingRunner, type JobRunner } from '../engine/index.ts';
+import { toStorageUri } from '../storage/index.ts';
+import { dataprocClientOptions } from './dataproc-endpoint.ts';
 import { UsageError } from './exit-codes.ts';
 
 /** The JobRunner for `config.engine` (or `kind`); a usage error naming the missing config section. */
@@ -29,7 +31,29 @@ export function engineRunner(config: CourierConfig, configFile: string, kind: En
         reducers: engine.local.workers,
       });
     }
-    case 'dataproc':
-      throw new UsageError(`engine "${kind}" is not available yet in this version (${configFile}); use local or inline`);
+    case 'dataproc': {
+      const d = engine.dataproc;
+      if (!d) throw new UsageError(`--engine dataproc needs an engine.dataproc section in ${configFile} (projectId, region, clusterName, storageUri, stagingUri); see docs/dataproc.md`);
+      try {
+        return dataprocRunner({
+          projectId: d.projectId,
+          region: d.region,
+          clusterName: d.clusterName,
+          ...(d.clusterLabels ? { clusterLabels: d.clusterLabels } : {}),
+          ...(d.managedCluster ? { managedCluster: d.managedCluster } : {}),
+          storageRoot: toStorageUri(config.storage.root),
+          ...(d.storageUri !== undefined ? { storageUri: d.storageUri } : {}),
+          stagingUri: d.stagingUri,
+          nodeVersion: d.nodeVersion,
+          reducers: d.reducers,
+          ...(d.sparkProperties ? { sparkProperties: d.sparkProperties } : {}),
+          pollMs: d.pollSeconds * 1000,
+          configFile,
+          ...dataprocClientOptions(),
+        });
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+    }
   }
 }

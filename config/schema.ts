@@ -119,14 +119,44 @@ const localEngine = z
   })
   .describe('Options of the local and inline engines.');
 
+/** Dataproc's rule for cluster names: a lowercase letter, then lowercase letters, digits and dashes, not ending in a dash, at most 51. */
+export const DATAPROC_CLUSTER_NAME = /^[a-z](?:[a-z0-9-]{0,49}[a-z0-9])?$/;
+
+const labelMap = z
+  .record(z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'label keys are lowercase letters, digits, _ and -, starting with a letter'), z.string().regex(/^[a-z0-9_-]{0,63}$/, 'label values are lowercase letters, digits, _ and -'))
+  .describe('Dataproc labels (lowercase).');
+
+const dataprocManagedCluster = z
+  .strictObject({
+    imageVersion: text('a Dataproc image version like 2.2-debian12').default('2.2-debian12').describe('Dataproc image (2.1 and later have Spark 3.3+, whose SQL has unix_millis and timestamp_millis).'),
+    zone: text('a zone like europe-west1-b').optional().describe('Zone of the nodes; default: Dataproc picks one in the region.'),
+    masterMachineType: text('a machine type').default('n2-standard-4').describe('Machine type of the master node.'),
+    workerMachineType: text('a machine type').default('n2-standard-4').describe('Machine type of the worker nodes.'),
+    workers: wholeNumber(2).default(2).describe('Primary worker nodes (Dataproc needs at least 2 for a standard cluster).'),
+    serviceAccount: text('a service account email').optional().describe('Service account of the nodes; default: the Compute Engine default.'),
+    subnetworkUri: text('a subnetwork').optional().describe('Subnetwork of the nodes; default: the default network.'),
+  })
+  .describe('Create a cluster for each workflow run (clusterName is its name prefix, Dataproc appends a suffix; at most 35 characters), with the init action that installs Node, and delete it after; instead of selecting an existing cluster.');
+
 const dataprocEngine = z
   .strictObject({
     projectId: text('a Google Cloud project id').describe('Google Cloud project of the Dataproc cluster.'),
     region: text('a Google Cloud region like europe-west1').describe('Region of the Dataproc cluster.'),
-    clusterName: text('a cluster name').describe('Name of the Dataproc cluster jobs are submitted to.'),
-    stagingUri: uri(['gs'], 'gs://bucket/courier-staging').describe('gs:// location where job bundles are staged.'),
+    clusterName: text('a cluster name')
+      .regex(DATAPROC_CLUSTER_NAME, 'Dataproc cluster names start with a lowercase letter, hold only lowercase letters, digits and dashes, do not end with a dash, and have at most 51 characters')
+      .describe('Name of the Dataproc cluster jobs are submitted to (selected by its goog-dataproc-cluster-name label), or the name prefix of the managed cluster.'),
+    clusterLabels: labelMap.optional().describe('Select the cluster by these labels as well as by name (cluster selector).'),
+    managedCluster: dataprocManagedCluster.optional(),
+    storageUri: uri(['gs', 'hdfs'], 'gs://bucket/courier')
+      .optional()
+      .describe('storage.root as the cluster sees it (gs://bucket/path): Courier reads and writes markers and run history through storage.root (a Cloud Storage FUSE mount), the cluster the same files through this URI. Required for dataproc runs.'),
+    stagingUri: uri(['gs', 'hdfs'], 'gs://bucket/courier/_staging').describe('Where stage bundles, parameters, scripts and the init action are staged; must lie under storageUri (Courier writes them through storage.root).'),
+    nodeVersion: text('a Node.js version like 20.19.0').regex(/^\d+\.\d+\.\d+$/, 'a Node.js version is MAJOR.MINOR.PATCH, e.g. 20.19.0').default('20.19.0').describe('Node.js the init action installs on every node (20 or later runs the stage bundles).'),
+    reducers: wholeNumber(1).default(8).describe('Reducer partitions (spark.sql.shuffle.partitions) of steps that set none.'),
+    sparkProperties: z.record(z.string(), z.string()).optional().describe('Extra Spark properties of every Spark SQL job, e.g. spark.executor.memory.'),
+    pollSeconds: positiveNumber().default(10).describe('How often the workflow operation is polled for progress.'),
   })
-  .describe('Required when engine.kind is dataproc.');
+  .describe('Required when engine.kind is dataproc (or with --engine dataproc). See docs/dataproc.md.');
 
 const sparkSubmitEngine = z
   .strictObject({
@@ -155,7 +185,7 @@ const engine = z
   .superRefine(
     ...crossCheck((value, ctx) => {
       const sections = { dataproc: 'dataproc', 'spark-submit': 'sparkSubmit' } as const;
-      const required = { dataproc: 'projectId, region, clusterName, stagingUri', sparkSubmit: 'gateway, stagingUri' };
+      const required = { dataproc: 'projectId, region, clusterName, storageUri, stagingUri', sparkSubmit: 'gateway, stagingUri' };
       for (const [kind, section] of Object.entries(sections)) {
         if (value['kind'] === kind && value[section] === undefined) {
           ctx.addIssue({

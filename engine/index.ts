@@ -66,3 +66,6 @@ export {
   type SparkSqlPlanOptions,
   type SparkStepCounts,
 } from './spark-sql-step.ts';
+export { isWorkflowSubmitter, type WorkflowSubmitter, type ClusterJobRequest, type ClusterStageRequest, type ClusterWorkflowRequest } from './cluster-submission.ts';
+export { DataprocRunner, dataprocRunner, type DataprocRunnerOptions } from './dataproc-runner.ts';
+export { dataprocTemplateRequest, type DataprocManagedCluster, type DataprocPlacement } from './dataproc-template.ts';

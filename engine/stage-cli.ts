@@ -32,6 +32,8 @@ import {
 
 /** Stderr line prefix of a task's outcome (v8-serialized, base64) for runners that want it exactly. */
 export const OUTCOME_PREFIX = 'courier:outcome:';
+/** First field of the line a task writes its counters on with `--counters-in-band` (Spark SQL keeps no stderr counters). */
+export const COUNTERS_TAG = 'counters';
 /** The engine's own counter group on stderr; the runner takes these as figures, not as job counters. */
 export const ENGINE_COUNTER_GROUP = 'courier';
 
@@ -99,11 +101,12 @@ interface Flags {
   maxBadRecordRate: number;
   expectedRecordsIn: number;
   quarantineSample?: number;
+  countersInBand: boolean;
 }
 
 function parseFlags(args: readonly string[]): { positional: string[]; flags: Flags } {
   const positional: string[] = [];
-  const flags: Flags = { params: {}, file: null, firstRow: 0, raw: false, maxBadRecordRate: Infinity, expectedRecordsIn: 0 };
+  const flags: Flags = { params: {}, file: null, firstRow: 0, raw: false, maxBadRecordRate: Infinity, expectedRecordsIn: 0, countersInBand: false };
   const number = (name: string, v: string | undefined): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < 0) throw new UsageProblem(`${name} needs a non-negative number, got ${JSON.stringify(v)}`);
@@ -127,6 +130,7 @@ function parseFlags(args: readonly string[]): { positional: string[]; flags: Fla
     else if (a === '--file') flags.file = value();
     else if (a === '--first-row') flags.firstRow = number(a, value());
     else if (a === '--raw') flags.raw = true;
+    else if (a === '--counters-in-band') flags.countersInBand = true;
     else if (a === '--max-bad-record-rate') flags.maxBadRecordRate = number(a, value());
     else if (a === '--expected-records-in') flags.expectedRecordsIn = number(a, value());
     else if (a === '--quarantine-sample') flags.quarantineSample = number(a, value());
@@ -137,7 +141,7 @@ function parseFlags(args: readonly string[]): { positional: string[]; flags: Fla
 }
 
 const USAGE = `usage: node <job>.stage.js describe [--params JSON]
-       node <job>.stage.js map <step> <input> [--params JSON] [--reducers N] [--file URI --first-row N] [--raw]
+       node <job>.stage.js map <step> <input> [--params JSON] [--reducers N] [--file URI --first-row N] [--raw] [--counters-in-band]
        node <job>.stage.js combine <step> [--params JSON]
        node <job>.stage.js reduce <step> [--params JSON]
 (see docs/cluster.md)`;
@@ -199,6 +203,11 @@ export function runStageCli(job: Job, argv: readonly string[]): number {
   // Bad records in band (a cluster keeps them with the output), then counters and the outcome on stderr.
   const state = outcome.bad;
   for (const row of [...state.sample, ...state.rejected.sample]) out.line(command === 'reduce' ? `${BAD_TAG}\t${escapeField(JSON.stringify(row))}` : `${BAD_TAG}\t${escapeField(JSON.stringify(row))}\t${NULL_FIELD}`);
+  // The task's counters as one more line, for engines that read no stderr (Spark SQL TRANSFORM); reducers and combiners pass mappers' ones on.
+  if (flags.countersInBand && Object.keys(outcome.counters).length > 0) {
+    const json = escapeField(JSON.stringify(outcome.counters));
+    out.line(command === 'reduce' ? `${COUNTERS_TAG}\t${json}` : `${COUNTERS_TAG}\t${json}\t${NULL_FIELD}`);
+  }
   out.flush();
   const report: string[] = [];
   for (const [group, names] of Object.entries(outcome.counters)) for (const [name, n] of Object.entries(names)) report.push(`reporter:counter:${group},${name},${n}`);
@@ -274,7 +283,7 @@ function combineCommand(step: AnyStep, env: MapTaskEnv<unknown>, out: LineWriter
   for (let line = reader.next(); line !== undefined; line = reader.next(), lineNo++) {
     const [partition, keyField, valueField] = pairFields(line, lineNo, 'combine input');
     figures.recordsIn++;
-    if (partition === BAD_TAG) {
+    if (partition === BAD_TAG || partition === COUNTERS_TAG) {
       out.line(line);
       continue;
     }
@@ -314,8 +323,8 @@ class LinePairs implements SortedPairs {
       if (line === undefined) return false;
       const [partition, keyField, valueField] = pairFields(line, this.lineNo++, 'reduce input');
       // Bad records a combiner passed along go straight to the quarantine lines.
-      if (partition === BAD_TAG) {
-        this.out.line(`${BAD_TAG}\t${keyField}`);
+      if (partition === BAD_TAG || partition === COUNTERS_TAG) {
+        this.out.line(`${partition}\t${keyField}`);
         continue;
       }
       const keyText = unescapeField(keyField);

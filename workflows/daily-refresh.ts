@@ -3,8 +3,8 @@
  * requests) → one batch formatter stage per daily batch partner → the hand-off (`outbox/dt=D/ready.json`) that
  * the queue-bridge and the file deliverer pick up. Fires at 02:30 Madrid time for the day before.
  */
-import { batchFormatterDatasets, runBatchFormatter, type BatchPartnerInput } from '../jobs/batch-formatter/index.ts';
-import { refresherDatasets, runRefresher } from '../jobs/refresher/index.ts';
+import { batchFormatterDatasets, batchFormatterJobRequest, runBatchFormatter, type BatchFormatterRunOptions, type BatchPartnerInput } from '../jobs/batch-formatter/index.ts';
+import { refresherDatasets, refresherJobRequest, runRefresher, type RefresherRunOptions } from '../jobs/refresher/index.ts';
 import type { CourierWorkflowSettings } from './courier-settings.ts';
 import { defineWorkflow, type StageContext, type StageDefinition, type Workflow } from './workflow-definition.ts';
 import { outboxPath, writeOutbox } from './outbox-handoff.ts';
@@ -22,21 +22,23 @@ export function formatStageName(partner: { name: string }): string {
 export function batchFormatterStage(partner: BatchPartnerInput, dependsOn: readonly string[]): StageDefinition<CourierWorkflowSettings> {
   const schedule = partner.schedule ?? 'daily';
   const datasets = (period: string) => batchFormatterDatasets({ name: partner.name, schedule }, period);
+  const options = (ctx: Ctx): BatchFormatterRunOptions => ({
+    storageRoot: ctx.storageRoot,
+    partner,
+    period: ctx.period,
+    overwrite: ctx.overwrite,
+    onProgress: ctx.onProgress,
+    ...(ctx.settings.maxBadRecordRate !== undefined ? { maxBadRecordRate: ctx.settings.maxBadRecordRate } : {}),
+  });
   return {
     name: formatStageName(partner),
     description: `batch file of ${partner.name} (${schedule})`,
     dependsOn,
     inputs: (ctx) => datasets(ctx.period).inputs,
     outputs: (ctx) => [datasets(ctx.period).output],
+    clusterJobs: async (ctx: Ctx) => [await batchFormatterJobRequest(options(ctx))],
     run: async (ctx: Ctx) => {
-      const r = await runBatchFormatter(ctx.runner, {
-        storageRoot: ctx.storageRoot,
-        partner,
-        period: ctx.period,
-        overwrite: ctx.overwrite,
-        onProgress: ctx.onProgress,
-        ...(ctx.settings.maxBadRecordRate !== undefined ? { maxBadRecordRate: ctx.settings.maxBadRecordRate } : {}),
-      });
+      const r = await runBatchFormatter(ctx.runner, options(ctx));
       return { counters: r.counters, summary: { dataset: r.dataset, file: r.files[0].path, rows: r.manifest.rows, bytes: r.manifest.bytes } };
     },
   };
@@ -46,6 +48,16 @@ export function batchFormatterStage(partner: BatchPartnerInput, dependsOn: reado
 export function dailyRefreshWorkflow(settings: CourierWorkflowSettings): Workflow<CourierWorkflowSettings> {
   const daily = settings.batchPartners.filter((p) => (p.schedule ?? 'daily') === 'daily');
   const formatStages = daily.map((p) => batchFormatterStage(p, ['refresher']));
+  const refresherOptions = (ctx: Ctx): RefresherRunOptions => ({
+    storageRoot: ctx.storageRoot,
+    date: ctx.date,
+    partners: ctx.settings.refresherPartners,
+    storeMaxAgeDays: ctx.settings.storeMaxAgeDays,
+    refreshEveryDays: ctx.settings.refreshEveryDays,
+    overwrite: ctx.overwrite,
+    onProgress: ctx.onProgress,
+    ...(ctx.settings.maxBadRecordRate !== undefined ? { maxBadRecordRate: ctx.settings.maxBadRecordRate } : {}),
+  });
   return defineWorkflow<CourierWorkflowSettings>({
     name: DAILY_REFRESH,
     description: 'refresher → batch files of daily partners → outbox hand-off for the queue-bridge and file deliverer',
@@ -59,17 +71,9 @@ export function dailyRefreshWorkflow(settings: CourierWorkflowSettings): Workflo
         dependsOnPreviousPeriod: true,
         inputs: (ctx) => Object.values(refresherDatasets(ctx.date).inputs),
         outputs: (ctx) => Object.values(refresherDatasets(ctx.date).outputs),
+        clusterJobs: async (ctx: Ctx) => [await refresherJobRequest(refresherOptions(ctx))],
         run: async (ctx: Ctx) => {
-          const { summary } = await runRefresher(ctx.runner, {
-            storageRoot: ctx.storageRoot,
-            date: ctx.date,
-            partners: ctx.settings.refresherPartners,
-            storeMaxAgeDays: ctx.settings.storeMaxAgeDays,
-            refreshEveryDays: ctx.settings.refreshEveryDays,
-            overwrite: ctx.overwrite,
-            onProgress: ctx.onProgress,
-            ...(ctx.settings.maxBadRecordRate !== undefined ? { maxBadRecordRate: ctx.settings.maxBadRecordRate } : {}),
-          });
+          const { summary } = await runRefresher(ctx.runner, refresherOptions(ctx));
           const { counters, ...facts } = summary;
           return { counters: Object.fromEntries(Object.entries(counters).flatMap(([step, c]) => Object.entries(c).map(([g, v]) => [`${step}.${g}`, v]))), summary: facts };
         },

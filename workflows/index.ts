@@ -58,3 +58,4 @@ export { outboxPath, writeOutbox, OUTBOX_DATASET, READY_FILE, OUTBOX_FORMAT, typ
 export { DAILY_REFRESH, dailyRefreshWorkflow, batchFormatterStage, formatStageName } from './daily-refresh.ts';
 export { MONTHLY_BATCH, monthlyBatchWorkflow } from './monthly-batch.ts';
 export { WORKFLOW_BUILDERS, WORKFLOW_NAMES, courierWorkflow, courierWorkflows, UnknownWorkflowError } from './workflow-registry.ts';
+export { workflowSubmission, planWorkflowSubmission, type SubmissionOptions } from './workflow-submission.ts';

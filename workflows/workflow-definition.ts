@@ -4,7 +4,7 @@
  * and runs engine jobs (or writes small datasets itself). `defineWorkflow` checks the structure before anything
  * runs. See docs/workflows.md.
  */
-import type { Counters, JobRunner, StepProgress } from '../engine/index.ts';
+import type { ClusterJobRequest, Counters, JobRunner, StepProgress } from '../engine/index.ts';
 import { scheduleProblem, type WorkflowSchedule } from './cron-schedule.ts';
 import { WorkflowDefinitionError } from './workflow-errors.ts';
 import type { PeriodKind } from './workflow-period.ts';
@@ -79,6 +79,11 @@ export interface StageDefinition<S> {
    */
   readonly dependsOnPreviousPeriod?: boolean;
   readonly run: (ctx: StageContext<S>) => Promise<StageOutcome | void>;
+  /**
+   * The engine jobs `run` will start (job, parameters, run options), for engines that submit a whole run up
+   * front (Dataproc: one workflow template); `run` still runs and picks them up. Omit for local-only stages.
+   */
+  readonly clusterJobs?: (ctx: StageContext<S>) => Promise<readonly ClusterJobRequest[]>;
 }
 
 /** A workflow as written by its author. */

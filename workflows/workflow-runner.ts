@@ -6,13 +6,14 @@
  * staging, so a half-written output never has a marker). See docs/workflows.md.
  */
 import os from 'node:os';
-import type { JobRunner, StepProgress } from '../engine/index.ts';
+import { isWorkflowSubmitter, type JobRunner, type StepProgress } from '../engine/index.ts';
 import { toStorageUri } from '../storage/index.ts';
 import type { Stage, StageContext, Workflow } from './workflow-definition.ts';
 import { InputsNotReadyError, NonRetryableError, StageBlockedError, isRetryable } from './workflow-errors.ts';
 import { completeness, periodContext, planWorkflow, resolveStages, skipDecision, datasetUri, type ResolvedStage, type WorkflowPlan } from './workflow-plan.ts';
 import { periodOf } from './workflow-period.ts';
 import { backoffDelay, sleep } from './retry-backoff.ts';
+import { workflowSubmission } from './workflow-submission.ts';
 import {
   RUN_FORMAT,
   RunHistoryWriter,
@@ -144,6 +145,8 @@ class WorkflowRun<S> {
   private readonly settled = new Map<string, Promise<StageState>>();
   private record!: RunRecord;
   private history!: RunHistoryWriter;
+  /** With a runner that takes whole runs (Dataproc): the submission, settled with its error if it failed. */
+  private submission: Promise<unknown> | undefined;
 
   constructor(
     private readonly workflow: Workflow<S>,
@@ -198,6 +201,28 @@ class WorkflowRun<S> {
     this.emit({ type: 'run-started', historyUri });
 
     const ctxBase = periodContext(workflow, period, options.settings);
+    const runner = options.runner;
+    if (isWorkflowSubmitter(runner)) {
+      // Every stage that will run is submitted at once (waiting first for inputs from outside the run); each
+      // stage's run then picks its jobs up. A failed submission fails the stages, naming its error.
+      const recs = new Map(resolved.map((r, i) => [r.stage.name, this.record.stages[i]!]));
+      this.submission = workflowSubmission(workflow, resolved, {
+        period,
+        runId: this.runId,
+        storageRoot: this.storageRoot,
+        settings: options.settings,
+        runner,
+        force: this.force,
+        signal: this.signal,
+        previousPeriodInRun: options.link?.previous !== undefined,
+        beforeStage: (r, external) => this.waitForInputs(r.stage, recs.get(r.stage.name)!, external),
+      })
+        .then((request) => runner.submitWorkflow(request, this.signal))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+    }
     for (const [i, r] of resolved.entries()) {
       // Stages come in dependency order, so every dependency's promise is already in the map.
       this.settled.set(r.stage.name, this.runStage(r, this.record.stages[i]!, ctxBase));
@@ -326,6 +351,8 @@ class WorkflowRun<S> {
         delete rec.waitingFor;
         this.update(rec, { state: 'running', attempts: attempt, startedAt: rec.startedAt ?? new Date().toISOString() });
         this.emit({ type: 'stage-started', stage: stage.name, attempt, overwrite });
+        const submitError = await this.submission;
+        if (submitError !== undefined) throw new NonRetryableError(`the run's cluster submission failed: ${(submitError as Error).message ?? String(submitError)}`, { cause: submitError });
         const ctx: StageContext<S> = {
           ...ctxBase,
           stage: stage.name,

@@ -5,12 +5,14 @@ import {
   backfill,
   DEFAULT_CATCH_UP,
   runSchedule,
+  planWorkflowSubmission,
   runWorkflow,
   WORKFLOW_NAMES,
   type BackfillPeriodResult,
   type ScheduleCycle,
 } from '../../workflows/index.ts';
 import { ENGINE_KINDS, type EngineKind } from '../../config/index.ts';
+import { isWorkflowSubmitter } from '../../engine/index.ts';
 import type { RegisterCommands } from '../cli-context.ts';
 import { duration, interruptSignal, namedWorkflow, periodArgument, pollFor, wholeNumber, workflowEnvironment } from '../workflow-environment.ts';
 import { workflowProgress } from '../workflow-progress.ts';
@@ -63,6 +65,12 @@ export const registerWorkflowCommands: RegisterCommands = (program, context) => 
       const workflow = namedWorkflow(ctx, env, name);
       const date = periodArgument(ctx, workflow, options.date);
       const common = { date, storageRoot: env.storageRoot, settings: env.settings, runner: env.runner, force: options.force };
+      if (options.dryRun && isWorkflowSubmitter(env.runner)) {
+        // A cluster engine's dry run is the exact request it would send, as JSON.
+        const request = await env.runner.describeSubmission(await planWorkflowSubmission(workflow, common));
+        ctx.print(request, () => JSON.stringify(request, null, 2));
+        return;
+      }
       if (options.dryRun) {
         const plan = await runWorkflow(workflow, { ...common, dryRun: true });
         ctx.print(plan, () => planText(plan));

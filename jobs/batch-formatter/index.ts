@@ -23,4 +23,4 @@ export {
 export { batchFormatterDatasets, periodDays, periodOf, REQUESTS_DATASET, BATCH_DATASET, type BatchSchedule } from './batch-period.ts';
 export { batchFormatterJob, batchRowSchema, BATCH_COUNTERS } from './batch-formatter-job.ts';
 export { batchFileName, BatchFileError, type BatchManifest, type BatchRunInfo } from './batch-file-writer.ts';
-export { runBatchFormatter, type BatchFormatterRunOptions, type BatchFormatterResult, type BatchOutputFile } from './run-batch-formatter.ts';
+export { runBatchFormatter, batchFormatterJobRequest, type BatchFormatterRunOptions, type BatchFormatterResult, type BatchOutputFile } from './run-batch-formatter.ts';

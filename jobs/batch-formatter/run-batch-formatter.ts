@@ -2,7 +2,7 @@
  * One batch formatter run for one partner and period: the job on any runner, then the file, its manifest and
  * `_SUCCESS` under `batch/<partner>/dt=D` (daily) or `batch/<partner>/month=YYYY-MM` (monthly).
  */
-import { sumCounters, type Counters, type JobResult, type JobRunner, type StepProgress } from '../../engine/index.ts';
+import { sumCounters, type ClusterJobRequest, type Counters, type JobResult, type JobRunner, type StepProgress } from '../../engine/index.ts';
 import { fileSystemFor, isComplete, joinUri, toStorageUri } from '../../storage/index.ts';
 import { batchFormatterJob, BATCH_COUNTERS } from './batch-formatter-job.ts';
 import { writeBatchDataset, readRowBatches, type BatchManifest } from './batch-file-writer.ts';
@@ -23,6 +23,42 @@ export interface BatchFormatterRunOptions {
   readonly maxBadRecordRate?: number;
   /** The job's work dir (quarantine, intermediate step); default under `<storageRoot>/_work/batch-formatter/`. */
   readonly workDir?: string;
+}
+
+/**
+ * The job run `runBatchFormatter` would start for these options, after the same checks; a cluster engine
+ * submits it ahead of the run (engine/cluster-submission.ts).
+ */
+export async function batchFormatterJobRequest(options: Omit<BatchFormatterRunOptions, 'onProgress'>): Promise<ClusterJobRequest> {
+  return (await batchFormatterRun(options)).request;
+}
+
+async function batchFormatterRun(options: Omit<BatchFormatterRunOptions, 'onProgress'>): Promise<{ request: ClusterJobRequest; params: ReturnType<typeof batchFormatterParams.parse>; uri: string }> {
+  let params;
+  try {
+    params = batchFormatterParams.parse({ partner: options.partner, period: options.period });
+  } catch (e) {
+    throw new TypeError(`batch formatter for partner ${JSON.stringify(options.partner?.name)}, period ${JSON.stringify(options.period)}: invalid parameters:\n${(e as Error).message}`, { cause: e });
+  }
+  const root = toStorageUri(options.storageRoot);
+  const uri = joinUri(root, batchFormatterDatasets(params.partner, params.period).output);
+  // Checked before the job so a finished period costs nothing; DatasetStaging checks again at the write.
+  if (!options.overwrite && (await isComplete(fileSystemFor(uri), uri))) {
+    throw new Error(`${uri} is already complete (it has a _SUCCESS marker); run with overwrite (--force) to replace it`);
+  }
+  const request: ClusterJobRequest = {
+    job: batchFormatterJob,
+    params,
+    options: {
+      storageRoot: root,
+      // The job's only final output is its rows dataset (scratch, replaced by every run); the batch dataset's own
+      // overwrite rule was checked above.
+      overwrite: true,
+      ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
+      ...(options.maxBadRecordRate !== undefined ? { maxBadRecordRate: options.maxBadRecordRate } : {}),
+    },
+  };
+  return { request, params, uri };
 }
 
 /** One file of the batch dataset. */
@@ -54,29 +90,10 @@ export interface BatchFormatterResult {
 
 /** Runs the batch formatter for one partner and period and writes the complete batch dataset; returns what it wrote. */
 export async function runBatchFormatter(runner: JobRunner, options: BatchFormatterRunOptions): Promise<BatchFormatterResult> {
-  let params;
-  try {
-    params = batchFormatterParams.parse({ partner: options.partner, period: options.period });
-  } catch (e) {
-    throw new TypeError(`batch formatter for partner ${JSON.stringify(options.partner?.name)}, period ${JSON.stringify(options.period)}: invalid parameters:\n${(e as Error).message}`, { cause: e });
-  }
-  const root = toStorageUri(options.storageRoot);
-  const datasets = batchFormatterDatasets(params.partner, params.period);
-  const uri = joinUri(root, datasets.output);
+  const { request, params, uri } = await batchFormatterRun(options);
   const fs = fileSystemFor(uri);
-  // Checked before the job so a finished period costs nothing; DatasetStaging checks again at the write.
-  if (!options.overwrite && (await isComplete(fs, uri))) {
-    throw new Error(`${uri} is already complete (it has a _SUCCESS marker); run with overwrite (--force) to replace it`);
-  }
-  const job = await runner.run(batchFormatterJob, params, {
-    storageRoot: root,
-    // The job's only final output is its rows dataset (scratch, replaced by every run); the batch dataset's own
-    // overwrite rule was checked above.
-    overwrite: true,
-    ...(options.workDir !== undefined ? { workDir: options.workDir } : {}),
-    ...(options.maxBadRecordRate !== undefined ? { maxBadRecordRate: options.maxBadRecordRate } : {}),
-    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
-  });
+  const datasets = batchFormatterDatasets(params.partner, params.period);
+  const job = await runner.run(request.job, request.params, { ...request.options, ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}) });
   const [latest, format] = job.steps;
   const jobCounters = sumCounters(job.steps.map((s) => s.counters));
   const batch = jobCounters[BATCH_COUNTERS] ?? {};

@@ -21,4 +21,4 @@ export {
 } from './refresher-params.ts';
 export { RequestPlanner, type PlannedRequest, type RequestOutcome, type StoreEntry } from './request-planner.ts';
 export { refresherJob } from './refresher-job.ts';
-export { runRefresher, type RefresherRunOptions, type RefresherSummary, type RequestPartition } from './run-refresher.ts';
+export { runRefresher, refresherJobRequest, type RefresherRunOptions, type RefresherSummary, type RequestPartition } from './run-refresher.ts';

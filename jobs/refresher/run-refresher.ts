@@ -3,7 +3,7 @@
  * any runner, and sum up what it produced (rows per partner and priority, counters) for the CLI, the demo and
  * the workflow's run history.
  */
-import { JobError, type Counters, type JobResult, type JobRunner, type StepProgress } from '../../engine/index.ts';
+import { JobError, type ClusterJobRequest, type Counters, type JobResult, type JobRunner, type StepProgress } from '../../engine/index.ts';
 import { datasetFiles, fileSystemFor, isComplete, joinUri, parsePartitionPath, readMarker, readParquetSchema, toStorageUri, type RecordSchema } from '../../storage/index.ts';
 import { latestCompleteBefore, REFRESHER_DATASET_NAMES, refresherDatasets, segmentInputSchema } from './refresher-datasets.ts';
 import { refresherJob } from './refresher-job.ts';
@@ -60,7 +60,28 @@ export interface RefresherSummary {
  * a deterministic function of the same inputs.
  */
 export async function runRefresher(runner: JobRunner, options: RefresherRunOptions): Promise<{ result: JobResult; summary: RefresherSummary }> {
-  const { storageRoot, overwrite, onProgress, workDir, maxBadRecordRate, ...jobParams } = options;
+  const { onProgress } = options;
+  const { request, previousStoreDate, previousSegmentsDate, rebuiltLeftoverStore } = await refresherRun(options);
+  const result = await runner.run(request.job, request.params, { ...request.options, ...(onProgress !== undefined ? { onProgress } : {}) });
+  return { result, summary: { ...summarise(result, options.date, previousStoreDate, previousSegmentsDate), rebuiltLeftoverStore } };
+}
+
+/**
+ * The job run `runRefresher` would start for these options (job, parameters, run options), after the same
+ * checks; a cluster engine submits it ahead of the run (engine/cluster-submission.ts).
+ */
+export async function refresherJobRequest(options: Omit<RefresherRunOptions, 'onProgress'>): Promise<ClusterJobRequest> {
+  return (await refresherRun(options)).request;
+}
+
+async function refresherRun(options: Omit<RefresherRunOptions, 'onProgress'>): Promise<{
+  request: ClusterJobRequest;
+  previousStoreDate: string | null;
+  previousSegmentsDate: string | null;
+  rebuiltLeftoverStore: boolean;
+}> {
+  const { storageRoot, overwrite, workDir, maxBadRecordRate, ...rest } = options;
+  const { onProgress: _onProgress, ...jobParams } = rest as typeof rest & { onProgress?: unknown };
   // Checked first, as the runner would, so a bad date or partner fails before any listing or reading.
   try {
     parseRefresherParams(jobParams);
@@ -77,18 +98,17 @@ export async function runRefresher(runner: JobRunner, options: RefresherRunOptio
   const fs = fileSystemFor(root);
   const rebuiltLeftoverStore =
     overwrite !== true && (await isComplete(fs, joinUri(root, outputs.store))) && !(await isComplete(fs, joinUri(root, outputs.requests)));
-  const result = await runner.run(
-    refresherJob,
-    { ...jobParams, previousStoreDate, previousSegmentsDate },
-    {
+  const request: ClusterJobRequest = {
+    job: refresherJob,
+    params: { ...jobParams, previousStoreDate, previousSegmentsDate },
+    options: {
       storageRoot,
       ...(overwrite !== undefined || rebuiltLeftoverStore ? { overwrite: overwrite === true || rebuiltLeftoverStore } : {}),
-      ...(onProgress !== undefined ? { onProgress } : {}),
       ...(workDir !== undefined ? { workDir } : {}),
       ...(maxBadRecordRate !== undefined ? { maxBadRecordRate } : {}),
     },
-  );
-  return { result, summary: { ...summarise(result, options.date, previousStoreDate, previousSegmentsDate), rebuiltLeftoverStore } };
+  };
+  return { request, previousStoreDate, previousSegmentsDate, rebuiltLeftoverStore };
 }
 
 /** What is wrong with a segment data schema for the refresher (the allowlisted columns and their types), or null. */

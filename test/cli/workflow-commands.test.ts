@@ -127,6 +127,8 @@ describe('courier workflow verbs', () => {
     expect(badWait.stderr).toContain('expected a duration such as 0, 90s, 15m, 2h or 1h30m, got "soon"');
     const cluster = await courier(['--config', 'dataproc.yaml', 'run', 'daily-refresh', '--date', D1]);
     expect(cluster.code).toBe(2);
-    expect(cluster.stderr).toContain('engine "dataproc" is not available yet in this version');
+    // The dataproc section lacks storageUri: a usage error saying what to set.
+    expect(cluster.stderr).toContain('engine.dataproc.storageUri is missing in');
+    expect(cluster.stderr).toContain('set it to storage.root as the cluster sees it');
   });
 });
