@@ -64,6 +64,14 @@ function wrapReadError(uri: string, e: unknown): StorageError {
   if (/magic bytes|not a parquet|parquet file|Invalid Input Error|corrupt|truncated/i.test(msg)) {
     return new StorageError(uri, `is not a readable Parquet file: ${msg.split('\n')[0]}`, 'the file is truncated, corrupt or not Parquet; rewrite the dataset that holds it', { cause: e });
   }
+  // A column of the schema the file lacks: DuckDB's binder words it in terms of our SELECT ("cannot be referenced before it is defined").
+  const missing = /Binder Error: (?:Referenced column|Column) "([^"]+)"/.exec(msg)?.[1];
+  if (missing !== undefined) {
+    return new StorageError(uri, `has no column "${missing}", which its dataset's schema lists`, "the file does not match its dataset's schema; re-run the stage that wrote it, or re-deliver it", { cause: e });
+  }
+  if (/Conversion Error/.test(msg)) {
+    return new StorageError(uri, `holds values that do not convert to its dataset's column types: ${msg.split('\n')[0]}`, "the file does not match its dataset's schema; re-run the stage that wrote it, or re-deliver it", { cause: e });
+  }
   if (/No files found|does not exist|No such file/i.test(msg)) {
     return new StorageError(uri, 'no such Parquet file', 'check the path; datasets are read through their _SUCCESS marker', { cause: e });
   }
@@ -524,7 +532,7 @@ function assembleGroup(
               throw new StorageError(
                 where,
                 `column "${f.name}" holds a null element at row ${rowBase + i} (0-based); ${f.type} lists hold numbers only`,
-                're-deliver the file with the null elements removed (or the row dropped)',
+                're-run the stage that wrote the file, or re-deliver it, with the null elements removed (or the row dropped)',
               );
             }
           }
@@ -555,7 +563,7 @@ function nullInRequired(where: string, f: FieldSpec, row: number): StorageError 
   return new StorageError(
     where,
     `column "${f.name}" is null at row ${row} (0-based), but the dataset's schema says ${f.name} (${f.type}) is not nullable`,
-    `re-deliver the file with a value in every row of ${f.name} (or those rows dropped)`,
+    `re-run the stage that wrote the file, or re-deliver it, with a value in every row of ${f.name} (or those rows dropped)`,
   );
 }
 

@@ -50,7 +50,7 @@ describe('a null in a required column is a StorageError naming file, column and 
       const err = await expectStorageError(() => drain(readParquetFile(file, defineSchema({ v: type }))));
       expect(err.uri).toBe(file);
       expect(err.message).toContain(`column "v" is null at row ${row} (0-based), but the dataset's schema says v (${type}) is not nullable`);
-      expect(err.hint).toMatch(/re-deliver the file with a value in every row of v/);
+      expect(err.hint).toMatch(/re-run the stage that wrote the file, or re-deliver it, with a value in every row of v/);
       // Declared nullable, the same file reads, with the null in place.
       const read = await readRows(file, defineSchema({ v: { type, nullable: true } }));
       expect(read[row]!.v).toBeNull();
