@@ -1,7 +1,7 @@
 /**
  * The bytes of a WebHDFS upload, with their size and sha256 counted as they are sent. A payload knows whether
  * it can be sent again: buffers and local files can (so a refused or cut upload is retried), a caller's stream
- * only until its first byte is taken.
+ * cannot once an attempt has taken it.
  */
 import * as fs from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
@@ -33,7 +33,8 @@ export function payloadOf(data: WriteSource): UploadPayload {
       // pipeline passes a source failure on to the tap, so the upload fails instead of hanging.
       return pipeline(Readable.from(data), counted.tap, () => undefined);
     },
-    canResend: () => !taken || counted.bytes() === 0,
+    // Once handed to an attempt the stream is spent: a failed attempt destroys it even before its first byte.
+    canResend: () => !taken,
     written: () => counted.digest(),
   };
 }

@@ -390,6 +390,24 @@ describe('WebHDFS retries with backoff (stand-in cluster faults)', () => {
     expect(a.message).toMatch(/appending failed: .* \(1 attempt\)/);
   });
 
+  it('never sends a caller\'s stream twice: after a cut it fails, where a buffer would be re-sent', async () => {
+    client = connect({ user: 'courier' });
+    server.inject({ listener: 'datanode', op: 'CREATE', fault: 'reset', times: 1 });
+    const e = await caught(client.writeAtomic(`${base}/stream.txt`, Readable.from([Buffer.from('part one, '), Buffer.from('part two')])));
+    expect(e.uri).toBe(`${base}/stream.txt`);
+    expect(e.message).toMatch(/writing failed: (ECONNRESET|UND_ERR_SOCKET|EPIPE) talking to 127\.0\.0\.1:\d+ \(1 attempt\)/);
+    expect(await client.exists(`${base}/stream.txt`)).toBe(false);
+    // The payload rule itself: a stream handed to one attempt is spent, even if that attempt sent nothing.
+    const { payloadOf } = await import('../../storage/webhdfs-payload.ts');
+    const stream = payloadOf(Readable.from([Buffer.from('x')]));
+    expect(stream.canResend()).toBe(true);
+    (stream.body() as Readable).destroy();
+    expect(stream.canResend()).toBe(false);
+    const buffer = payloadOf('x');
+    buffer.body();
+    expect(buffer.canResend()).toBe(true);
+  });
+
   it('resumes a read cut mid-body from the byte reached (a new OPEN with that offset)', async () => {
     client = connect({ user: 'courier' });
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 256));
