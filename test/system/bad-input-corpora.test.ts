@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inlineRunner, JobError } from '../../engine/index.ts';
+import { inlineRunner, JobError, localRunner, streamingRunner } from '../../engine/index.ts';
 import { refresherDatasets, runRefresher, type RefresherSummary } from '../../jobs/refresher/index.ts';
 import { segmentDataSchema } from '../../jobs/synthetic/index.ts';
 import { DatasetStaging, fileSystemFor, joinUri, readLineFile, StorageError, toStorageUri, type DatasetFile } from '../../storage/index.ts';
@@ -122,23 +122,32 @@ describe('gzip stream corpus through the line reader', () => {
   }
 });
 
-/** Writes the corpus log day: good files around one file per line case, each under its own hour. */
-async function writeCorpusLogDay(root: string, extra: Record<string, Buffer> = {}): Promise<Map<string, string>> {
+/**
+ * Writes the corpus log day: good files around the line cases, one file per case under its own hour (or the
+ * cases spread over `caseFiles` files: the streaming runner starts a process per file).
+ */
+async function writeCorpusLogDay(root: string, extra: Record<string, Buffer> = {}, caseFiles = LOG_LINE_CASES.length): Promise<Map<string, string>> {
   const uri = joinUri(root, 'logs', `dt=${CORPUS_DATE}`);
   const staging = await DatasetStaging.begin(fileSystemFor(uri), uri);
   const byCase = new Map<string, string>();
   const gzipOf = (raw: Buffer): Buffer => storedLogLineBytes(raw, 'x.gz');
   await staging.addFile('hour=00/webapp-good-01.log.gz', gzipOf(Buffer.from(`${goodLines(50, 'day-a').join('\n')}\n`)), 50);
+  const files = new Map<string, { parts: Buffer[]; lines: number }>();
   for (const [i, c] of LOG_LINE_CASES.entries()) {
-    const name = `hour=${String(1 + (i % 22)).padStart(2, '0')}/webapp-case-${String(i).padStart(2, '0')}.log.gz`;
+    const k = i % caseFiles;
+    const name = `hour=${String(1 + (k % 22)).padStart(2, '0')}/webapp-case-${String(k).padStart(2, '0')}.log.gz`;
     // Each case is framed by a good line at both ends; a case that does not end its last line gets the newline
     // the line reader's end of file gave it, so the closing frame stays a line of its own.
     const frame = goodSyncLine(0, SEGMENT_COOKIES[0], 17, `case-${i}`);
     const bytes = c.bytes();
     const close = `${bytes.at(-1) === 0x0a ? '' : '\n'}${frame}\n`;
-    await staging.addFile(name, gzipOf(Buffer.concat([Buffer.from(`${frame}\n`), bytes, Buffer.from(close)])), c.outcomes.length + 2);
+    const file = files.get(name) ?? { parts: [], lines: 0 };
+    file.parts.push(Buffer.from(`${frame}\n`), bytes, Buffer.from(close));
+    file.lines += c.outcomes.length + 2;
+    files.set(name, file);
     byCase.set(c.file, name);
   }
+  for (const [name, f] of files) await staging.addFile(name, gzipOf(Buffer.concat(f.parts)), f.lines);
   await staging.addFile('hour=23/webapp-good-02.log.gz', gzipOf(Buffer.from(`${goodLines(30, 'day-b').join('\n')}\n`)), 30);
   for (const [name, bytes] of Object.entries(extra)) await staging.addFile(name, bytes, 0);
   await staging.commit({ kind: 'files', partitionBy: [{ column: 'hour', key: 'hour' }] });
@@ -186,6 +195,21 @@ describe('the refresher over a day mixing the whole line corpus with good lines 
     expect(summary.requestRows).toBe(1); // the only synced cookie with segments is the framing cookie
   });
 
+  for (const [name, make] of [
+    ['local runner (two worker threads)', () => localRunner({ workers: 2 })],
+    ['streaming runner (stage bundle over the streaming protocol)', () => streamingRunner({ workers: 2 })],
+  ] as const) {
+    it(`the ${name} counts the same and writes the same store`, async () => {
+      const other = toStorageUri(path.join(dir, `mixed-${name.split(' ')[0]}`));
+      await writeCorpusLogDay(other, {}, 3);
+      await writeSegmentFile(other, await fs.readFile(path.join(CORPORA_DIR, 'parquet', 'control-good.parquet')));
+      const run = await runRefresher(make(), { storageRoot: other, date: CORPUS_DATE, partners: PARTNERS });
+      expect(run.summary.counters).toEqual(summary.counters);
+      const store = refresherDatasets(CORPUS_DATE).outputs.store;
+      expect(await readRows(joinUri(other, store))).toEqual(await readRows(joinUri(root, store)));
+    }, 120_000);
+  }
+
   it('samples each rejected line to the quarantine with its file, line number and reason', async () => {
     expect(summary.quarantines).toHaveLength(1);
     const rows = await readRows(summary.quarantines[0]!);
@@ -208,7 +232,7 @@ describe('a damaged gzip file in the day fails the refresher naming the file and
       async () => {
         const root = toStorageUri(path.join(dir, `gzip-${c.file}`));
         const name = `hour=12/${c.file.replace('.log.gz', '')}.log.gz`;
-        await writeCorpusLogDay(root, { [name]: c.bytes() });
+        await writeCorpusLogDay(root, { [name]: c.bytes() }, 3);
         await writeSegmentFile(root, await fs.readFile(path.join(CORPORA_DIR, 'parquet', 'control-good.parquet')));
         const err = await runRefresher(inlineRunner(), { storageRoot: root, date: CORPUS_DATE, partners: PARTNERS }).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(JobError);
