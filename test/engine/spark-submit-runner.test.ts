@@ -8,13 +8,14 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../config/index.ts';
 import { engineRunner } from '../../cli/engine-runner.ts';
 import { JobError, localRunner, SparkSubmitConfigError, SparkSubmitRunner, defaultClusterUri, type SparkSubmitRunnerOptions } from '../../engine/index.ts';
 import { refresherDatasets, runRefresher } from '../../jobs/refresher/index.ts';
-import { joinUri, localPath } from '../../storage/index.ts';
+import { configureWebHdfs, joinUri, localPath } from '../../storage/index.ts';
+import { startWebHdfsServer, type WebHdfsTestServer } from '../support/webhdfs-server.ts';
 import { cookieNamed, pageLine, readRows as readRefresherRows, syncLine, writeLogDay, writeSegmentDay } from '../jobs/refresher/refresher-fixtures.ts';
 import { lineInputsCase, lineTotalsJob } from './conformance/line-inputs.ts';
 import { LINES, linesSchema, wordCountJob } from './conformance/word-count.ts';
@@ -36,6 +37,8 @@ afterEach(async () => {
   delete process.env['STAND_IN_WORK'];
   delete process.env['STAND_IN_RECORD'];
   delete process.env['STAND_IN_SPARK_SQL_EXIT'];
+  delete process.env['STAND_IN_HDFS_WEBHDFS'];
+  delete process.env['STAND_IN_HDFS_USER'];
   await removeTempRoot(t);
   t = undefined;
 });
@@ -236,5 +239,64 @@ describe('spark-submit engine: the refresher on the stand-in gateway', () => {
     const store = refresherDatasets(D1).outputs.store;
     expect(await readRefresherRows(joinUri(clusterRoot, store))).toEqual(await readRefresherRows(joinUri(localRoot, store)));
     expect((await readRefresherRows(joinUri(clusterRoot, store))).length).toBe(2);
+  });
+});
+
+describe('spark-submit engine with a webhdfs:// storage root (stand-in WebHDFS cluster to its REST document, stand-in gateway)', () => {
+  let server: WebHdfsTestServer;
+  beforeAll(async () => {
+    server = await startWebHdfsServer({ auth: { security: 'off', anonymous: false } });
+    configureWebHdfs({ user: 'courier', retryDelayMs: 5 });
+  });
+  afterAll(async () => {
+    configureWebHdfs({});
+    await server?.close();
+  });
+
+  it('stages through WebHDFS, hands the cluster hdfs:/// paths, and commits the store the local runner writes', async () => {
+    const D1 = '2026-11-22';
+    const A = cookieNamed('A');
+    const B = cookieNamed('B');
+    const partners = [{ id: 17, segmentMap: { '1001': 'auto', '1002': 'travel' }, expiryDays: 30 }];
+    const write = async (root: string): Promise<void> => {
+      await writeLogDay(root, D1, {
+        'hour=10/webapp-web-01.log.gz': [syncLine('2026-11-22T10:00:00.000Z', A, 17, 'PA1'), pageLine('2026-11-22T10:11:00.000Z', B), 'garbage\tline'],
+        'hour=11/webapp-web-01.log.gz': [syncLine('2026-11-22T11:00:00.000Z', B, 17, 'PB2')],
+      });
+      await writeSegmentDay(root, D1, [{ cookie_id: A, segment_ids: [1001] }, { cookie_id: B, segment_ids: [1002] }]);
+    };
+    server.seedDirectory('/courier', 'courier');
+    const root = `webhdfs://${server.authority}/courier/data`;
+    const localRoot = joinUri(t!.root, 'local');
+    await write(root);
+    await write(localRoot);
+    // The gateway's Hadoop reaches the same namenode (here through its WebHDFS endpoint) as fs.defaultFS.
+    process.env['STAND_IN_HDFS_WEBHDFS'] = `http://${server.authority}`;
+    process.env['STAND_IN_HDFS_USER'] = 'courier';
+    await runRefresher(localRunner({ workers: 2 }), { storageRoot: localRoot, date: D1, partners, refreshEveryDays: 3 });
+    const e = await runRefresher(runner({ stagingUri: `webhdfs://${server.authority}/courier/staging` }), { storageRoot: root, date: D1, partners, refreshEveryDays: 3 }).catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/^job "refresher" step "requests": `spark-sql --name courier:refresher:requests:\S+ …` on the gateway .* exited with code 1/);
+    const store = refresherDatasets(D1).outputs.store;
+    expect(await readRefresherRows(joinUri(root, store))).toEqual(await readRefresherRows(joinUri(localRoot, store)));
+
+    const commands = fs.readFileSync(path.join(t!.dir, 'recorded', 'commands.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const [hadoop, sparkSql] = commands as [string[], string[]];
+    const runId = /:(\d{8}T\d{6}Z-[0-9a-f]+)$/.exec(hadoop[hadoop.indexOf('-D') + 1]!)![1]!;
+    expect(hadoop.filter((_, i) => hadoop[i - 1] === '-input')).toEqual([
+      `hdfs:///courier/data/logs/dt=${D1}/hour=10/webapp-web-01.log.gz`,
+      `hdfs:///courier/data/logs/dt=${D1}/hour=11/webapp-web-01.log.gz`,
+    ]);
+    expect(hadoop[hadoop.indexOf('-files') + 1]).toBe(
+      ['refresher.stage.js', 'courier-merge-store.map.sh', 'courier-merge-store.reduce.sh'].map((f) => `hdfs:///courier/staging/refresher/${runId}/${f}`).join(','),
+    );
+    expect(hadoop[hadoop.indexOf('-output') + 1]).toBe(`hdfs:///courier/data/_work/refresher/${runId}/_cluster/merge-store/streaming-output`);
+    expect(sparkSql).toEqual(['spark-sql', '--name', `courier:refresher:requests:${runId}`, '-f', `hdfs:///courier/staging/refresher/${runId}/courier-requests.sql`]);
+    // The script spark-sql read over HDFS names the cluster's paths too.
+    const script = fs.readFileSync(path.join(t!.dir, 'recorded', 'spark-sql-0.sql'), 'utf8');
+    expect(script).toContain(`ADD FILE 'hdfs:///courier/staging/refresher/${runId}/refresher.stage.js';`);
+    expect(script).toContain(`USING parquet OPTIONS (path 'hdfs:///courier/data/${store}')`);
+    // The failed run's staging stays, written by Courier through the namenode's two-step CREATE (then renamed into place).
+    expect(server.walk('/courier/staging')).toContain(`/courier/staging/refresher/${runId}/refresher.stage.js`);
+    expect(server.requests.some((r) => r.listener === 'datanode' && r.op === 'CREATE' && r.path.startsWith(`/courier/staging/refresher/${runId}/`))).toBe(true);
   });
 });

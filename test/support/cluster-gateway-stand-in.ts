@@ -24,6 +24,9 @@
  *     retried up to `mapreduce.{map,reduce}.maxattempts` (default 4); the job client's log lines (`map N%
  *     reduce M%`, `Counters: N` with tab-indented groups) on stderr, and exit code 1 for a failed job.
  *
+ * Paths: local ones and `file:` URIs, and `hdfs:` URIs through the WebHDFS endpoint in `$STAND_IN_HDFS_WEBHDFS`
+ * (a stand-in namenode, test/support/webhdfs-server.ts), as the cluster's fs.defaultFS.
+ *
  * `spark-sql -f <script>` is not run (no Spark here): the script is read from its URI and recorded under
  * `$STAND_IN_RECORD`, with the command line, and the command exits with `$STAND_IN_SPARK_SQL_EXIT` (default 1).
  * Every command line is appended to `$STAND_IN_RECORD/commands.jsonl`.
@@ -41,19 +44,79 @@ const log = (level: string, where: string, message: string): void => {
   process.stderr.write(`${new Date().toISOString().replace('T', ' ').replace('Z', '').replace('.', ',')} ${level} ${where}: ${message}\n`);
 };
 
-/** A URI or path of the stand-in's one file system (local), as a path. */
-function localOf(uri: string): string {
-  if (uri.startsWith('file://')) return fileURLToPath(uri);
-  if (uri.startsWith('file:')) return uri.slice('file:'.length);
-  if (/^[a-z][a-z0-9+.-]*:/i.test(uri)) {
-    log('ERROR', 'streaming.StreamJob', `Error Launching job : No FileSystem for scheme "${uri.slice(0, uri.indexOf(':'))}"`);
-    process.exit(5);
-  }
-  return path.resolve(uri);
+/** Why a path cannot be used, as the job client reports it (exit code 5: the job was not launched). */
+class LaunchError extends Error {}
+
+/**
+ * The cluster's file systems as the job client and tasks see them: local paths and `file:` URIs, and `hdfs:`
+ * URIs served by the WebHDFS endpoint in `$STAND_IN_HDFS_WEBHDFS` (the stand-in's namenode; user
+ * `$STAND_IN_HDFS_USER`), printed as `hdfs://$STAND_IN_HDFS_AUTHORITY/…` the way Hadoop qualifies paths.
+ */
+interface ClusterFs {
+  /** The path as Hadoop prints it qualified (`file:/x`, `hdfs://namenode:8020/x`). */
+  display(p: string): string;
+  kind(p: string): Promise<'file' | 'dir' | undefined>;
+  list(p: string): Promise<string[]>;
+  read(p: string): Promise<Buffer>;
+  write(p: string, data: string | Buffer): Promise<void>;
 }
 
-/** Hadoop's Path.toString of a local file: `file:/abs/path`. */
-const hadoopPathOf = (p: string): string => `file:${p}`;
+const localFs: ClusterFs = {
+  display: (p) => `file:${p}`,
+  kind: async (p) => (fs.existsSync(p) ? (fs.statSync(p).isDirectory() ? 'dir' : 'file') : undefined),
+  list: async (p) => fs.readdirSync(p).sort(),
+  read: async (p) => fs.readFileSync(p),
+  write: async (p, data) => {
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, data);
+  },
+};
+
+function webHdfs(): { url: (p: string, op: string, extra?: string) => string } {
+  const base = process.env['STAND_IN_HDFS_WEBHDFS'];
+  if (!base) throw new LaunchError('No FileSystem for scheme "hdfs" (the stand-in has no $STAND_IN_HDFS_WEBHDFS)');
+  const user = process.env['STAND_IN_HDFS_USER'];
+  return { url: (p, op, extra = '') => `${base}/webhdfs/v1${encodeURI(p)}?op=${op}${user ? `&user.name=${encodeURIComponent(user)}` : ''}${extra}` };
+}
+
+async function checked(res: Response, what: string): Promise<Response> {
+  if (!res.ok) throw new Error(`${what}: HTTP ${res.status} ${await res.text()}`);
+  return res;
+}
+
+const hdfsFs: ClusterFs = {
+  display: (p) => `hdfs://${process.env['STAND_IN_HDFS_AUTHORITY'] ?? 'namenode:8020'}${p}`,
+  kind: async (p) => {
+    const res = await fetch(webHdfs().url(p, 'GETFILESTATUS'));
+    if (res.status === 404) return undefined;
+    const body = (await (await checked(res, `GETFILESTATUS ${p}`)).json()) as { FileStatus: { type: string } };
+    return body.FileStatus.type === 'DIRECTORY' ? 'dir' : 'file';
+  },
+  list: async (p) => {
+    const res = await checked(await fetch(webHdfs().url(p, 'LISTSTATUS')), `LISTSTATUS ${p}`);
+    const body = (await res.json()) as { FileStatuses: { FileStatus: { pathSuffix: string }[] } };
+    return body.FileStatuses.FileStatus.map((f) => f.pathSuffix).sort();
+  },
+  // OPEN is redirected to a datanode; fetch follows it.
+  read: async (p) => Buffer.from(await (await checked(await fetch(webHdfs().url(p, 'OPEN')), `OPEN ${p}`)).arrayBuffer()),
+  // CREATE in two steps, as the document says: the namenode answers 307 with the datanode's URL, which takes the bytes.
+  write: async (p, data) => {
+    const first = await fetch(webHdfs().url(p, 'CREATE', '&overwrite=true'), { method: 'PUT', redirect: 'manual' });
+    const location = first.headers.get('location');
+    if (first.status !== 307 || !location) throw new Error(`CREATE ${p}: expected a 307 redirect, got ${first.status} ${await first.text()}`);
+    await checked(await fetch(location, { method: 'PUT', body: typeof data === 'string' ? data : new Uint8Array(data) }), `CREATE ${p} (datanode)`);
+  },
+};
+
+/** The file system and path of a URI or plain path. */
+function clusterPath(uri: string): { cfs: ClusterFs; p: string } {
+  if (uri.startsWith('file://')) return { cfs: localFs, p: fileURLToPath(uri) };
+  if (uri.startsWith('file:')) return { cfs: localFs, p: uri.slice('file:'.length) };
+  const hdfs = /^hdfs:\/\/[^/]*(\/.*)?$/.exec(uri);
+  if (hdfs) return { cfs: hdfsFs, p: decodeURI(hdfs[1] ?? '/') };
+  if (/^[a-z][a-z0-9+.-]*:/i.test(uri)) throw new LaunchError(`No FileSystem for scheme "${uri.slice(0, uri.indexOf(':'))}"`);
+  return { cfs: localFs, p: path.resolve(uri) };
+}
 
 /** PipeMapRed.splitArgs: words split at spaces outside single or double quotes; a quote ends a word. */
 function splitArgs(args: string): string[] {
@@ -203,28 +266,30 @@ async function hadoopStreaming(args: string[]): Promise<number> {
   }
   const reducers = Number(conf.get('mapreduce.job.reduces') ?? '1');
   const keyFields = Number(conf.get('stream.num.map.output.key.fields') ?? '1');
-  const outDir = localOf(output);
-  if (fs.existsSync(outDir)) {
-    log('ERROR', 'streaming.StreamJob', `Error Launching job , Output path already exists : Output directory ${hadoopPathOf(outDir)} already exists`);
+  const out = clusterPath(output);
+  if ((await out.cfs.kind(out.p)) !== undefined) {
+    log('ERROR', 'streaming.StreamJob', `Error Launching job , Output path already exists : Output directory ${out.cfs.display(out.p)} already exists`);
     return 5;
   }
-  const splits: string[] = [];
+  const splits: { cfs: ClusterFs; p: string }[] = [];
   for (const input of inputs) {
-    const p = localOf(input);
-    if (!fs.existsSync(p)) {
-      log('ERROR', 'streaming.StreamJob', `Error Launching job : Input path does not exist: ${hadoopPathOf(p)}`);
+    const at = clusterPath(input);
+    const kind = await at.cfs.kind(at.p);
+    if (kind === undefined) {
+      log('ERROR', 'streaming.StreamJob', `Error Launching job : Input path does not exist: ${at.cfs.display(at.p)}`);
       return 5;
     }
-    if (fs.statSync(p).isDirectory()) {
-      for (const name of fs.readdirSync(p).sort()) {
+    if (kind === 'dir') {
+      for (const name of await at.cfs.list(at.p)) {
         if (name.startsWith('_') || name.startsWith('.')) continue;
-        if (fs.statSync(path.join(p, name)).isDirectory()) {
-          log('ERROR', 'streaming.StreamJob', `Error Launching job : Not a file: ${hadoopPathOf(path.join(p, name))}`);
+        const child = path.posix.join(at.p, name);
+        if ((await at.cfs.kind(child)) === 'dir') {
+          log('ERROR', 'streaming.StreamJob', `Error Launching job : Not a file: ${at.cfs.display(child)}`);
           return 5;
         }
-        splits.push(path.join(p, name));
+        splits.push({ cfs: at.cfs, p: child });
       }
-    } else splits.push(p);
+    } else splits.push(at);
   }
   const keySpec = /^-k(\d+),(\d+)$/.exec(conf.get('mapreduce.partition.keypartitioner.options') ?? '');
   if (partitioner && !keySpec) {
@@ -238,13 +303,23 @@ async function hadoopStreaming(args: string[]): Promise<number> {
   log('INFO', 'mapreduce.Job', `Running job: ${jobId}`);
   log('INFO', 'mapreduce.Job', ' map 0% reduce 0%');
 
+  // The distributed cache: each -files entry fetched once, then linked into every task directory (as YARN localises it).
+  const cache: { name: string; bytes: Buffer }[] = [];
+  for (const f of files) {
+    const [uri, alias] = f.split('#') as [string, string | undefined];
+    const at = clusterPath(uri);
+    if ((await at.cfs.kind(at.p)) !== 'file') {
+      log('ERROR', 'streaming.StreamJob', `Error Launching job : File ${at.cfs.display(at.p)} does not exist`);
+      return 5;
+    }
+    cache.push({ name: alias ?? path.posix.basename(at.p), bytes: await at.cfs.read(at.p) });
+  }
   const taskDir = (id: string): string => {
     const dir = path.join(work, id);
     fs.mkdirSync(dir, { recursive: true });
-    for (const f of files) {
-      const [uri, alias] = f.split('#') as [string, string | undefined];
-      const target = path.join(dir, alias ?? path.basename(localOf(uri)));
-      fs.copyFileSync(localOf(uri), target);
+    for (const { name, bytes } of cache) {
+      const target = path.join(dir, name);
+      fs.writeFileSync(target, bytes);
       fs.chmodSync(target, 0o555);
     }
     return dir;
@@ -267,12 +342,12 @@ async function hadoopStreaming(args: string[]): Promise<number> {
   let mapOutput = 0;
   for (const [t, split] of splits.entries()) {
     const task = `task_${appId}_m_${String(t).padStart(6, '0')}`;
-    const bytes = fs.readFileSync(split);
-    const lines = textLines(split.endsWith('.gz') ? gunzipSync(bytes) : bytes);
+    const bytes = await split.cfs.read(split.p);
+    const lines = textLines(split.p.endsWith('.gz') ? gunzipSync(bytes) : bytes);
     let run: TaskRun | undefined;
     for (let a = 0; a < attempts('map'); a++) {
       const attempt = `attempt_${appId}_m_${String(t).padStart(6, '0')}_${a}`;
-      const env = { ...baseEnv, mapreduce_map_input_file: hadoopPathOf(split), mapreduce_map_input_start: '0', mapreduce_map_input_length: String(bytes.length), mapreduce_task_attempt_id: attempt };
+      const env = { ...baseEnv, mapreduce_map_input_file: split.cfs.display(split.p), mapreduce_map_input_start: '0', mapreduce_map_input_length: String(bytes.length), mapreduce_task_attempt_id: attempt };
       run = await runTask(mapper, taskDir(attempt), env, lines, attempt);
       if (run.code === 0) break;
       log('INFO', 'mapreduce.Job', `Task Id : ${attempt}, Status : FAILED\nError: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): subprocess failed with code ${run.code}`);
@@ -313,8 +388,7 @@ async function hadoopStreaming(args: string[]): Promise<number> {
   }
 
   // Reduce: each reducer's map output sorted bytewise on the key fields (stable: map order within a key).
-  const temp = path.join(outDir, '_temporary');
-  fs.mkdirSync(temp, { recursive: true });
+  const parts: [string, string][] = [];
   let reduceInput = 0;
   let reduceGroups = 0;
   for (let r = 0; r < reducers; r++) {
@@ -338,13 +412,12 @@ async function hadoopStreaming(args: string[]): Promise<number> {
     counters.addAll(run!.counters);
     // TextOutputFormat: key, tab, value (a line without a tab is a key with an empty value).
     const text = run!.out.map((l) => (l.includes('\t') ? l : `${l}\t`)).join('\n');
-    fs.writeFileSync(path.join(temp, `part-${String(r).padStart(5, '0')}`), text === '' ? '' : text + '\n');
+    parts.push([`part-${String(r).padStart(5, '0')}`, text === '' ? '' : text + '\n']);
     log('INFO', 'mapreduce.Job', ` map 100% reduce ${Math.floor(((r + 1) / reducers) * 100)}%`);
   }
-  // Job commit: parts moved into place, then the success marker.
-  for (const name of fs.readdirSync(temp)) fs.renameSync(path.join(temp, name), path.join(outDir, name));
-  fs.rmSync(temp, { recursive: true });
-  if (conf.get('mapreduce.fileoutputcommitter.marksuccessfuljobs') !== 'false') fs.writeFileSync(path.join(outDir, '_SUCCESS'), '');
+  // Job commit: the parts in place, then the success marker last.
+  for (const [name, text] of parts) await out.cfs.write(path.posix.join(out.p, name), text);
+  if (conf.get('mapreduce.fileoutputcommitter.marksuccessfuljobs') !== 'false') await out.cfs.write(path.posix.join(out.p, '_SUCCESS'), '');
   log('INFO', 'mapreduce.Job', `Job ${jobId} completed successfully`);
 
   const framework = new Map<string, Map<string, number>>([
@@ -360,13 +433,14 @@ async function hadoopStreaming(args: string[]): Promise<number> {
   return 0;
 }
 
-function sparkSql(args: string[]): number {
+async function sparkSql(args: string[]): Promise<number> {
   const f = args.indexOf('-f');
   if (f < 0 || args[f + 1] === undefined) {
     process.stderr.write('spark-sql: the stand-in only takes spark-sql -f <script>\n');
     return 1;
   }
-  const script = fs.readFileSync(localOf(args[f + 1]!), 'utf8');
+  const at = clusterPath(args[f + 1]!);
+  const script = (await at.cfs.read(at.p)).toString('utf8');
   const record = process.env['STAND_IN_RECORD'];
   if (record) {
     fs.mkdirSync(record, { recursive: true });
@@ -399,4 +473,10 @@ async function main(): Promise<number> {
   return 127;
 }
 
-process.exitCode = await main();
+try {
+  process.exitCode = await main();
+} catch (e) {
+  if (!(e instanceof LaunchError)) throw e;
+  log('ERROR', 'streaming.StreamJob', `Error Launching job : ${e.message}`);
+  process.exitCode = 5;
+}
