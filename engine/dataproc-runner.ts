@@ -110,6 +110,9 @@ interface Live {
   readonly started: number;
 }
 
+/** Consecutive passing poll errors tolerated before the run is given up on. */
+const MAX_POLL_ERRORS = 10;
+
 const INIT_ACTION = fileURLToPath(new URL('../scripts/dataproc-init-node.sh', import.meta.url));
 
 /** Runs workflows on Google Dataproc, one inline workflow template per run. */
@@ -341,6 +344,7 @@ export class DataprocRunner implements WorkflowSubmitter {
 
   private async poll(live: Live, signal?: AbortSignal): Promise<void> {
     let cancelledAt: number | undefined;
+    let errors = 0;
     for (;;) {
       try {
         const op = await this.templates.checkInstantiateInlineWorkflowTemplateProgress(live.operation);
@@ -360,9 +364,14 @@ export class DataprocRunner implements WorkflowSubmitter {
           }
           live.done = true;
         }
+        errors = 0;
       } catch (e) {
-        live.failure = new Error(`polling the Dataproc operation ${live.operation} failed: ${(e as Error).message}`, { cause: e });
-        live.done = true;
+        // A poll that fails for a passing reason (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) is tried again; the run on the cluster goes on regardless.
+        const code = (e as { code?: number }).code;
+        if (![4, 8, 14].includes(code ?? -1) || ++errors > MAX_POLL_ERRORS) {
+          live.failure = new Error(`polling the Dataproc operation ${live.operation} failed${errors > 1 ? ` ${errors} times in a row` : ''}: ${(e as Error).message}; the workflow may still be running on the cluster (gcloud dataproc operations describe ${live.operation})`, { cause: e });
+          live.done = true;
+        }
       }
       for (const l of live.listeners) l();
       if (live.done) return;
@@ -433,7 +442,10 @@ export class DataprocRunner implements WorkflowSubmitter {
         }
         if (live.done) {
           const why = live.failure?.message ?? 'the workflow ended without running it';
-          finish(() => reject(new JobError(job.plan.job.name, step.step, `stage "${job.stage}": Dataproc step ${stepId} did not run: ${why}${(live.failure as { code?: number } | undefined)?.code === 5 ? `. ${this.clusterHint()}` : ''}`)));
+          const code = (live.failure as { code?: number } | undefined)?.code;
+          // Not retried (a JobError without cause): a cancel, a failed sibling or a placement error fails the same way
+          // again, and after polling is lost the first workflow may still be running: a second would race it.
+          finish(() => reject(new JobError(job.plan.job.name, step.step, `stage "${job.stage}": Dataproc step ${stepId} did not run: ${why}${code === 5 ? `. ${this.clusterHint()}` : ''}`)));
         }
       };
       const finish = (then: () => void): void => {

@@ -55,9 +55,9 @@ afterEach(async () => {
   runner = server = undefined;
 });
 
-async function setUp(name: string, execute: (dir: string) => StandInExecute, extra: Partial<DataprocRunnerOptions> = {}) {
+async function setUp(name: string, execute: (dir: string) => StandInExecute, extra: Partial<DataprocRunnerOptions> = {}, standIn: { unavailableGetOperations?: number } = {}) {
   const b = await bucket(name);
-  server = await startDataprocServer({ clusters: ['courier-prod'], execute: execute(b.dir) });
+  server = await startDataprocServer({ clusters: ['courier-prod'], execute: execute(b.dir), ...standIn });
   runner = new DataprocRunner({
     projectId: 'courier-test',
     region: 'europe-west1',
@@ -168,6 +168,15 @@ describe('Dataproc runner on the stand-in', () => {
     // 150 ms of job at 25 ms polls: several GetOperation calls, the last one seeing DONE.
     expect(server!.operations[0]!.getOperations).toBeGreaterThanOrEqual(5);
     expect(server!.operations[0]!.done).toBe(true);
+  }, 60_000);
+
+  it('polls through a flaky connection: GetOperation answered UNAVAILABLE is tried again and the run goes on', async () => {
+    const { root } = await setUp('flaky', () => async () => undefined, {}, { unavailableGetOperations: 4 });
+    const result = await runWorkflow(workflow, { date: D, storageRoot: root, settings, runner: runner! });
+    // The jobs "ran" but wrote nothing, so the first commit fails naming its missing counts: polling itself survived.
+    expect(result.stages.find((s) => s.name === 'refresher')!.error!.message).toMatch(/expected one counts row in .*spark\/merge-store\/counts, found 0/);
+    expect(server!.operations[0]!.done).toBe(true);
+    expect(server!.operations[0]!.getOperations).toBeGreaterThan(0);
   }, 60_000);
 
   it('an aborted run (Ctrl-C) cancels the operation with CancelOperation and fails naming the cancel', async () => {

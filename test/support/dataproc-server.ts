@@ -94,6 +94,8 @@ export interface DataprocServerOptions {
   readonly execute?: StandInExecute;
   /** Delay between node transitions, so polls see them (default 20 ms). */
   readonly stepDelayMs?: number;
+  /** Answer this many GetOperation calls with UNAVAILABLE first (a flaky connection). */
+  readonly unavailableGetOperations?: number;
 }
 
 /** A running stand-in: its port, what it received, and its operations. */
@@ -109,7 +111,7 @@ export interface DataprocServer {
   close(): Promise<void>;
 }
 
-const CODE = { CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, NOT_FOUND: 5 } as const;
+const CODE = { CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
 
 /** Starts the stand-in on 127.0.0.1 (a free port). */
 export async function startDataprocServer(options: DataprocServerOptions = {}): Promise<DataprocServer> {
@@ -131,6 +133,7 @@ export async function startDataprocServer(options: DataprocServerOptions = {}): 
   const cancels: string[] = [];
   const getJobs: string[] = [];
   const running = new Set<Promise<void>>();
+  let unavailable = options.unavailableGetOperations ?? 0;
   let counter = 0;
 
   const fail = (code: number, message: string): grpc.ServiceError => Object.assign(new Error(message), { code, details: message, metadata: new grpc.Metadata() }) as grpc.ServiceError;
@@ -247,6 +250,10 @@ export async function startDataprocServer(options: DataprocServerOptions = {}): 
   });
   server.addService(loaded.google.longrunning.Operations.service, {
     GetOperation: (call: grpc.ServerUnaryCall<{ name: string }, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      if (unavailable > 0) {
+        unavailable--;
+        return callback(fail(CODE.UNAVAILABLE, 'the stand-in drops this call (unavailableGetOperations)'));
+      }
       const op = operations.find((o) => o.name === call.request.name);
       if (!op) return callback(fail(CODE.NOT_FOUND, `operation ${call.request.name} not found`));
       op.getOperations++;
