@@ -300,3 +300,45 @@ describe('segment data whose _SUCCESS marker declares another schema', () => {
     await expectNothingMarked(root);
   });
 });
+
+describe("a damaged previous cookie-sync store (the refresher's own output, read back the next day)", () => {
+  const D1 = '2026-11-22';
+  /** Day 1 run normally; returns its store file. */
+  async function dayOne(root: string): Promise<string> {
+    for (const date of [D1, CORPUS_DATE]) {
+      const uri = joinUri(root, 'logs', `dt=${date}`);
+      const staging = await DatasetStaging.begin(fileSystemFor(uri), uri);
+      await staging.addFile('hour=08/webapp-web-01.log.gz', storedLogLineBytes(Buffer.from(`${goodLines(20, `store-${date}`).join('\n')}\n`), 'x.gz'), 20);
+      await staging.commit({ kind: 'files', partitionBy: [{ column: 'hour', key: 'hour' }] });
+      const seg = joinUri(root, 'segments', `dt=${date}`);
+      const s = await DatasetStaging.begin(fileSystemFor(seg), seg);
+      await s.addFile('part-00000.parquet', await fs.readFile(path.join(CORPORA_DIR, 'parquet', 'control-good.parquet')), 2);
+      await s.commit({ kind: 'parquet', schema: [...segmentDataSchema.fields] });
+    }
+    await runRefresher(inlineRunner(), { storageRoot: root, date: D1, partners: PARTNERS });
+    const dir = path.join(new URL(joinUri(root, 'cookie-sync-store', `dt=${D1}`)).pathname);
+    const [name] = (await fs.readdir(dir)).filter((n) => n.endsWith('.parquet'));
+    return path.join(dir, name!);
+  }
+
+  it('cut short: day 2 fails naming the file, its size against the marker, and what to do; nothing marked', async () => {
+    const root = toStorageUri(path.join(dir, 'store-cut'));
+    const file = await dayOne(root);
+    const bytes = await fs.readFile(file);
+    await fs.writeFile(file, bytes.subarray(0, bytes.length - 100));
+    const err = await runRefresher(inlineRunner(), { storageRoot: root, date: CORPUS_DATE, partners: PARTNERS }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobError);
+    expect((err as Error).message).toMatch(/step "merge-store".*cookie-sync-store\/dt=2026-11-22\/.*\.parquet: has \d+ bytes, the marker says \d+.*re-run the stage that writes it/s);
+    await expectNothingMarked(root);
+  });
+
+  it('overwritten with junk of its size: day 2 fails naming the file as not readable Parquet; nothing marked', async () => {
+    const root = toStorageUri(path.join(dir, 'store-junk'));
+    const file = await dayOne(root);
+    await fs.writeFile(file, Buffer.alloc((await fs.stat(file)).size, 0x33));
+    const err = await runRefresher(inlineRunner(), { storageRoot: root, date: CORPUS_DATE, partners: PARTNERS }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JobError);
+    expect((err as Error).message).toMatch(/step "merge-store".*cookie-sync-store\/dt=2026-11-22\/.*\.parquet: is not a readable Parquet file/s);
+    await expectNothingMarked(root);
+  });
+});
