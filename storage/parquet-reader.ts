@@ -221,7 +221,9 @@ function foldExpressions(f: FieldSpec, ord: string): string[] {
   const c = sqlIdent(f.name);
   switch (f.type) {
     case 'string':
-      return f.nullable ? [`string_agg(coalesce(${c}, ''), chr(31) ${ord})`, `list(${c} IS NULL ${ord})`] : [`string_agg(${c}, chr(31) ${ord})`];
+      // A required column folds a flag of any null too: string_agg skips nulls, and a value holding the separator
+      // could make up the count they leave short.
+      return f.nullable ? [`string_agg(coalesce(${c}, ''), chr(31) ${ord})`, `list(${c} IS NULL ${ord})`] : [`string_agg(${c}, chr(31) ${ord})`, `bool_or(${c} IS NULL)`];
     case 'list<string>':
       return [
         `string_agg(coalesce(array_to_string(${c}, chr(31)), ''), chr(30) ${ord})`,
@@ -407,6 +409,8 @@ class Interner {
 
 interface FoldedColumn {
   strings?: (string | null)[];
+  /** Required strings: per group, 1 when some value is null (the group is re-read, which names the row). */
+  anyNull?: Uint8Array;
   lists?: ListView;
   lengths?: ListView;
   /** list<int32>: the inner lists of all groups of the chunk, decoded once; `elements`: their values' validity. */
@@ -418,8 +422,8 @@ function decodeFolded(chunk: duckdb.DataChunk, fields: readonly FieldSpec[], gro
   let c = 2; // after the count and the row numbers
   for (const f of fields) {
     if (f.type === 'string' && !f.nullable) {
-      out.push({ strings: readStringsPerValue(duckdb.data_chunk_get_vector(chunk, c), groups) });
-      c += 1;
+      out.push({ strings: readStringsPerValue(duckdb.data_chunk_get_vector(chunk, c), groups), anyNull: duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, c + 1), groups) });
+      c += 2;
     } else if (f.type === 'string' || f.type === 'list<string>') {
       out.push({
         strings: readStringsPerValue(duckdb.data_chunk_get_vector(chunk, c), groups),
@@ -472,9 +476,10 @@ function assembleGroup(
     const f = fields[k]!;
     const d = decoded[k]!;
     if (f.type === 'string') {
-      // string_agg skips nulls, so a required column is null-free when the row count comes out right, except
-      // when every value is null and nothing is left to count.
-      if (!f.nullable && d.strings![g] === null) throw nullInRequired(where, f, rowBase);
+      if (d.anyNull?.[g]) {
+        rereads.push({ field: f, rowBase, n });
+        continue;
+      }
       const joined = d.strings![g] ?? '';
       const parts: (string | null)[] = joined.split(US);
       if (parts.length === n) interners[k]!.internAll(parts);
@@ -581,18 +586,27 @@ async function rereadStrings(path: string, f: FieldSpec, rowBase: number, n: num
       // list<string>: re-read as (row, element) pairs keeping nulls and empties apart.
       const out: (string[] | null)[] = new Array(n).fill(null);
       // Element index `i` keeps each list's order: the sort is not stable, so ties on the row would not.
-      const listSql = `SELECT file_row_number::INTEGER - ${rowBase}, ${c} IS NULL, e FROM (SELECT file_row_number, ${c}, unnest(x) AS e, generate_subscripts(x, 1) AS i FROM (SELECT file_row_number, ${c}, CASE WHEN len(${c}) = 0 OR ${c} IS NULL THEN [NULL::VARCHAR] ELSE ${c} END AS x FROM read_parquet(${sqlLiteral(path)}, file_row_number = true, hive_partitioning = false) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n})) ORDER BY file_row_number, i`;
+      const listSql = `SELECT file_row_number::INTEGER - ${rowBase}, ${c} IS NULL, e, coalesce(len(${c}), 0) = 0 FROM (SELECT file_row_number, ${c}, unnest(x) AS e, generate_subscripts(x, 1) AS i FROM (SELECT file_row_number, ${c}, CASE WHEN len(${c}) = 0 OR ${c} IS NULL THEN [NULL::VARCHAR] ELSE ${c} END AS x FROM read_parquet(${sqlLiteral(path)}, file_row_number = true, hive_partitioning = false) WHERE file_row_number >= ${rowBase} AND file_row_number < ${rowBase + n})) ORDER BY file_row_number, i`;
       for await (const chunk of streamChunks(conn, listSql)) {
         const m = duckdb.data_chunk_get_size(chunk);
         const rd = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), m * 4);
         const rows = new Int32Array(rd.buffer, rd.byteOffset, m);
         const nulls = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 1), m);
         const elems = readStringsPerValue(duckdb.data_chunk_get_vector(chunk, 2), m);
+        // The one null element of an empty or null list's placeholder row, as opposed to a null in a list.
+        const placeholder = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 3), m);
         for (let i = 0; i < m; i++) {
           const r = rows[i]!;
           if (nulls[i]) continue;
           const list = (out[r] ??= []);
           if (elems[i] !== null) list.push(elems[i]!);
+          else if (!placeholder[i]) {
+            throw new StorageError(
+              where,
+              `column "${f.name}" holds a null element at row ${rowBase + r} (0-based); list<string> lists hold strings only`,
+              're-run the stage that wrote the file, or re-deliver it, with the null elements removed (or the row dropped)',
+            );
+          }
         }
       }
       return out;

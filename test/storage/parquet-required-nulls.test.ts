@@ -58,6 +58,28 @@ describe('a null in a required column is a StorageError naming file, column and 
   }
 });
 
+describe('nulls the fast path could miss', () => {
+  it('a required string column whose null is made up for by a value holding the separator (U+001F)', async () => {
+    const file = await write('string-separator', rows(["'a' || chr(31) || 'b'", 'NULL::VARCHAR']));
+    const err = await expectStorageError(() => drain(readParquetFile(file, defineSchema({ v: 'string' }))));
+    expect(err.message).toContain('column "v" is null at row 1 (0-based)');
+    const read = await readRows(file, defineSchema({ v: { type: 'string', nullable: true } }));
+    expect(read.map((r) => r.v)).toEqual(['a\x1fb', null]);
+  });
+
+  it('a null element inside a list<string> (it used to be dropped)', async () => {
+    const file = await write('list-string-element', rows(["['x', NULL]", "['y']"]));
+    const err = await expectStorageError(() => drain(readParquetFile(file, defineSchema({ v: { type: 'list<string>', nullable: true } }))));
+    expect(err.message).toContain('column "v" holds a null element at row 0 (0-based); list<string> lists hold strings only');
+  });
+
+  it('empty and null list<string> values with separators elsewhere still read exactly', async () => {
+    const file = await write('list-string-fine', rows(['[]::VARCHAR[]', 'NULL::VARCHAR[]', "['a' || chr(31), 'b']"]));
+    const read = await readRows(file, defineSchema({ v: { type: 'list<string>', nullable: true } }));
+    expect(read.map((r) => r.v)).toEqual([[], null, ['a\x1f', 'b']]);
+  });
+});
+
 describe('a null element inside a list<int32> is a StorageError (it used to read as 0)', () => {
   it('names the column and row', async () => {
     const file = await write('list-element', rows(['[1001, 1002]::INTEGER[]', '[1001, NULL, 1003]::INTEGER[]', '[7]::INTEGER[]']));
