@@ -391,33 +391,50 @@ export class DataprocRunner implements WorkflowSubmitter {
   private async await(live: Live, job: PreparedJob, options: RunOptions, started: number): Promise<JobResult> {
     const results: StepResult[] = [];
     let succeeded = false;
+    const startedAt = job.steps.map(() => performance.now());
+    const finished = job.steps.map(() => false);
+    const progress = (n: number, phase: StepProgress['phase'], figures: { recordsIn: number; recordsInTotal: number; recordsOut: number }): void => {
+      if (finished[n]) return;
+      finished[n] = phase === 'done';
+      options.onProgress?.({
+        job: job.plan.job.name,
+        step: job.steps[n]!.step,
+        stepIndex: n,
+        stepCount: job.steps.length,
+        phase,
+        ...figures,
+        bytesIn: 0,
+        bytesInTotal: 0,
+        seconds: (performance.now() - startedAt[n]!) / 1000,
+      });
+    };
+    // Every step's RUNNING is watched from the start: a step's commit waits for the steps after it.
+    const watch = job.stepIds.map((stepId, n) => {
+      let seen = false;
+      const check = (): void => {
+        if (seen || live.nodes.get(stepId)?.state !== 'RUNNING') return;
+        seen = true;
+        startedAt[n] = performance.now();
+        // Running: the records it will read, from its inputs' markers (or the counts of the steps that wrote them).
+        void this.recordsToRead(job.steps[n]!).then((total) => progress(n, 'map', { recordsIn: 0, recordsInTotal: total, recordsOut: 0 }));
+      };
+      live.listeners.add(check);
+      check();
+      return check;
+    });
     try {
       for (const [n, step] of job.steps.entries()) {
-        const stepStarted = performance.now();
         const stepId = job.stepIds[n]!;
-        const progress = (phase: StepProgress['phase'], figures?: SparkStepCounts): void =>
-          options.onProgress?.({
-            job: job.plan.job.name,
-            step: step.step,
-            stepIndex: n,
-            stepCount: job.steps.length,
-            phase,
-            recordsIn: figures?.records_in ?? 0,
-            recordsInTotal: figures?.records_in ?? 0,
-            recordsOut: figures?.records_out ?? 0,
-            bytesIn: 0,
-            bytesInTotal: 0,
-            seconds: (performance.now() - stepStarted) / 1000,
-          });
-        await this.nodeDone(live, job, stepId, step, () => progress('map'));
+        await this.nodeDone(live, job, stepId, step);
         // Later steps read this step's Spark output where it is: commit (move) it once they have run.
         await this.settledNodes(live, live.prepared.readers.get(stepId) ?? []);
-        const result = await this.commitStep(job, n, stepStarted);
+        const result = await this.commitStep(job, n, startedAt[n]!);
         results.push(result);
-        progress('done', { records_in: result.recordsIn, records_out: result.recordsOut, bad_records: result.badRecords, rejected_records: 0 });
+        progress(n, 'done', { recordsIn: result.recordsIn, recordsInTotal: result.recordsIn, recordsOut: result.recordsOut });
       }
       succeeded = true;
     } finally {
+      for (const check of watch) live.listeners.delete(check);
       await finishRun(job.plan, succeeded).catch(() => undefined);
       if (succeeded) await fileSystemFor(job.plan.workDir).delete(joinUri(job.plan.workDir, 'spark'), { recursive: true }).catch(() => undefined);
     }
@@ -425,15 +442,10 @@ export class DataprocRunner implements WorkflowSubmitter {
   }
 
   /** Resolves when the template node `stepId` completed; rejects naming the stage, step, job and driver output when it failed. */
-  private nodeDone(live: Live, job: PreparedJob, stepId: string, step: SparkSqlStep, running: () => void): Promise<void> {
+  private nodeDone(live: Live, job: PreparedJob, stepId: string, step: SparkSqlStep): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      let lastState: NodeState | undefined;
       const check = (): void => {
         const node = live.nodes.get(stepId);
-        if (node && node.state !== lastState) {
-          lastState = node.state;
-          if (node.state === 'RUNNING') running();
-        }
         if (node?.state === 'COMPLETED') return finish(resolve);
         if (node?.state === 'FAILED') {
           return finish(() => {
@@ -455,6 +467,27 @@ export class DataprocRunner implements WorkflowSubmitter {
       live.listeners.add(check);
       check();
     });
+  }
+
+  /** Records a step will read: its inputs' marker rows, or for an earlier step's Spark output that step's records out (0 when unknown). */
+  private async recordsToRead(step: SparkSqlStep): Promise<number> {
+    let total = 0;
+    for (const input of step.inputs) {
+      for (const clusterUri of input.uris) {
+        const uri = this.courierUri(clusterUri);
+        try {
+          if (uri.endsWith(`/${SPARK_STEP_DIRS.output}`) && /\/spark\/[^/]+\/output$/.test(uri)) {
+            const counts = await readJsonLines<SparkStepCounts>(joinUri(uri.slice(0, -SPARK_STEP_DIRS.output.length - 1), SPARK_STEP_DIRS.counts), uri);
+            total += Number(counts[0]?.records_out ?? 0);
+          } else {
+            total += (await readMarker(fileSystemFor(uri), uri)).rows;
+          }
+        } catch {
+          // Progress only: an input whose size cannot be read counts as 0.
+        }
+      }
+    }
+    return total;
   }
 
   /** Resolves when every node in `stepIds` completed or failed, or the operation ended. */

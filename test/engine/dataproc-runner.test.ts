@@ -117,6 +117,15 @@ describe('Dataproc runner on the stand-in', () => {
     const done = progress.filter((e) => e.progress.phase === 'done').map((e) => `${e.stage}/${e.progress.step}`);
     expect(done).toEqual(['refresher/merge-store', 'refresher/requests', 'format-globex-dmp/latest', 'format-globex-dmp/format']);
     expect(progress.find((e) => e.progress.step === 'requests' && e.progress.phase === 'done')!.progress.recordsOut).toBeGreaterThan(0);
+    // While a step runs, its total is what it will read: its inputs' marker rows, or what the step before it wrote.
+    // (A formatter step may be over before its stage starts waiting, and then shows only as done.)
+    const runningSteps = progress.filter((e) => e.progress.phase === 'map').map((e) => e.progress.step);
+    expect(runningSteps).toEqual(expect.arrayContaining(['merge-store', 'requests']));
+    for (const step of runningSteps) {
+      const running = progress.find((e) => e.progress.step === step && e.progress.phase === 'map')!.progress;
+      const finished = progress.find((e) => e.progress.step === step && e.progress.phase === 'done')!.progress;
+      expect(running.recordsInTotal, step).toBe(finished.recordsIn);
+    }
     expect(server!.operations[0]!.getOperations).toBeGreaterThan(4);
 
     // Run history as for local runs; a second run skips everything and submits nothing.
