@@ -110,6 +110,8 @@ interface Live {
   readonly started: number;
 }
 
+/** Submissions kept for stages to match (each workflow run makes one, plus one per retried job). */
+const MAX_LIVE = 32;
 /** Consecutive passing poll errors tolerated before the run is given up on. */
 const MAX_POLL_ERRORS = 10;
 
@@ -318,6 +320,8 @@ export class DataprocRunner implements WorkflowSubmitter {
     }
     const live: Live = { prepared, operation: operation.name ?? '', nodes: new Map(), done: false, listeners: new Set(), started: performance.now() };
     this.live.push(live);
+    // Only recent submissions can still be matched by a stage; a long-running scheduler keeps no more.
+    if (this.live.length > MAX_LIVE) this.live.splice(0, this.live.length - MAX_LIVE);
     const onAbort = (): void => {
       void this.templates.cancelOperation({ name: live.operation } as Parameters<typeof this.templates.cancelOperation>[0]).catch(() => undefined);
     };

@@ -218,6 +218,15 @@ describe('Dataproc runner on the stand-in', () => {
     expect(server!.jobs).toEqual([]);
   }, 60_000);
 
+  it('inputs from outside the run that are not complete fail the run naming them, and nothing is submitted', async () => {
+    const { root } = await setUp('no-logs', () => async () => undefined);
+    await fsp.rm(new URL(`${root}/logs/dt=${D}/_SUCCESS`), { force: true });
+    const result = await runWorkflow(workflow, { date: D, storageRoot: root, settings, runner: runner! });
+    expect(result.state).toBe('failed');
+    expect(result.stages.find((s) => s.name === 'refresher')!.error!.message).toContain(`logs/dt=${D}`);
+    expect(server!.requests).toEqual([]);
+  }, 60_000);
+
   it('the dry-run request is a complete InstantiateInlineWorkflowTemplateRequest of the package protos, unchanged by a proto round trip', async () => {
     const { root } = await setUp('dry-run', () => async () => undefined, {
       managedCluster: { imageVersion: '2.2-debian12', masterMachineType: 'n2-standard-4', workerMachineType: 'n2-standard-8', workers: 3, zone: 'europe-west1-b' },
