@@ -86,14 +86,14 @@ export function secretRef() {
   );
 }
 
-/** A URI whose scheme is one of `schemes`, with a host. */
+/** A URI whose scheme is one of `schemes`, with a host (`file:///abs/path` has none, and needs none). */
 export function uri(schemes: readonly string[], example: string) {
   const expected = `expected a ${schemes.map((s) => `${s}://`).join(' or ')} URI like ${example}`;
   return z.string({ error: expected }).refine(
     (value) => {
       try {
         const url = new URL(value);
-        return schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '';
+        return schemes.includes(url.protocol.slice(0, -1)) && (url.hostname !== '' || (url.protocol === 'file:' && value.startsWith('file:///')));
       } catch {
         return false;
       }

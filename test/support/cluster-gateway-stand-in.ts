@@ -335,13 +335,19 @@ async function hadoopStreaming(args: string[]): Promise<number> {
   };
   const attempts = (kind: 'map' | 'reduce'): number => Number(conf.get(`mapreduce.${kind}.maxattempts`) ?? '4');
 
-  // Map: one task per split.
+  // Map: one task per split, up to $STAND_IN_SLOTS (default 4) at once as containers on a node; each task's
+  // output is kept apart and handed to the sort in task order, so a run is repeatable.
   const spill = Array.from({ length: reducers }, (_, r) => path.join(work, `map-output-r${r}`));
   for (const f of spill) fs.writeFileSync(f, '');
   let mapInput = 0;
   let mapOutput = 0;
-  for (const [t, split] of splits.entries()) {
-    const task = `task_${appId}_m_${String(t).padStart(6, '0')}`;
+  const slots = Math.max(1, Number(process.env['STAND_IN_SLOTS'] ?? '4'));
+  const outputs: (string[][] | undefined)[] = new Array(splits.length).fill(undefined);
+  let next = 0;
+  let done = 0;
+  let failed: string | undefined;
+  const mapTask = async (t: number): Promise<void> => {
+    const split = splits[t]!;
     const bytes = await split.cfs.read(split.p);
     const lines = textLines(split.p.endsWith('.gz') ? gunzipSync(bytes) : bytes);
     let run: TaskRun | undefined;
@@ -352,7 +358,10 @@ async function hadoopStreaming(args: string[]): Promise<number> {
       if (run.code === 0) break;
       log('INFO', 'mapreduce.Job', `Task Id : ${attempt}, Status : FAILED\nError: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): subprocess failed with code ${run.code}`);
     }
-    if (run!.code !== 0) return failJob(task, 'failedMaps:1 failedReduces:0 killedMaps:0 killedReduces: 0');
+    if (run!.code !== 0) {
+      failed ??= `task_${appId}_m_${String(t).padStart(6, '0')}`;
+      return;
+    }
     counters.addAll(run!.counters);
     mapInput += lines.length;
     mapOutput += run!.out.length;
@@ -383,9 +392,17 @@ async function hadoopStreaming(args: string[]): Promise<number> {
       } else hash = hashBytes(bytesOfKey, 0, bytesOfKey.length - 1, 1);
       byReducer[((hash & 0x7fffffff) % reducers)]!.push(`${key}\t${value}`);
     }
-    for (const [r, ls] of byReducer.entries()) if (ls.length > 0) fs.appendFileSync(spill[r]!, ls.join('\n') + '\n');
-    log('INFO', 'mapreduce.Job', ` map ${Math.floor(((t + 1) / splits.length) * 100)}% reduce 0%`);
-  }
+    outputs[t] = byReducer;
+    done++;
+    log('INFO', 'mapreduce.Job', ` map ${Math.floor((done / splits.length) * 100)}% reduce 0%`);
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(slots, splits.length) }, async () => {
+      while (failed === undefined && next < splits.length) await mapTask(next++);
+    }),
+  );
+  if (failed !== undefined) return failJob(failed, 'failedMaps:1 failedReduces:0 killedMaps:0 killedReduces: 0');
+  for (const byReducer of outputs) for (const [r, ls] of byReducer!.entries()) if (ls.length > 0) fs.appendFileSync(spill[r]!, ls.join('\n') + '\n');
 
   // Reduce: each reducer's map output sorted bytewise on the key fields (stable: map order within a key).
   const parts: [string, string][] = [];
