@@ -227,6 +227,20 @@ describe('Dataproc runner on the stand-in', () => {
     expect(server!.requests).toEqual([]);
   }, 60_000);
 
+  it('a job matches its submitted steps once: a second run of it (a stage retry) gets a template of its own', async () => {
+    const { root } = await setUp('retry', () => async () => undefined);
+    const request = await planWorkflowSubmission(workflow, { date: D, storageRoot: root, settings, runner: runner! });
+    await runner!.submitWorkflow(request);
+    const refresher = request.stages[0]!.jobs[0]!;
+    // The stand-in's jobs write nothing, so each run fails at its first commit: what matters is where it ran.
+    await expect(runner!.run(refresher.job, refresher.params, refresher.options)).rejects.toThrow(/expected one counts row/);
+    expect(server!.requests).toHaveLength(1);
+    await expect(runner!.run(refresher.job, refresher.params, refresher.options)).rejects.toThrow(/expected one counts row/);
+    expect(server!.requests).toHaveLength(2);
+    const second = server!.requests[1]!['template'] as { jobs: { stepId: string; prerequisiteStepIds?: string[] }[] };
+    expect(second.jobs.map((j) => j.stepId)).toEqual(['refresher-merge-store', 'refresher-requests']);
+  }, 60_000);
+
   it('the dry-run request is a complete InstantiateInlineWorkflowTemplateRequest of the package protos, unchanged by a proto round trip', async () => {
     const { root } = await setUp('dry-run', () => async () => undefined, {
       managedCluster: { imageVersion: '2.2-debian12', masterMachineType: 'n2-standard-4', workerMachineType: 'n2-standard-8', workers: 3, zone: 'europe-west1-b' },
