@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { deadLetterSchema, startPartnerStub, type PartnerStub } from '../deliverer/index.ts';
 import { RedisBroker } from '../queue-bridge/index.ts';
 import { batchToRows, joinUri, listDatasets, readDataset, toStorageUri } from '../storage/index.ts';
-import { acceptsConnections, ensureBinary, freePort, startService, type RunningService } from '../test/support/system-binaries.ts';
+import { startRedis, type TestRedis } from '../test/support/redis-server.ts';
 import { partnerRequests, startCourier, writeRequestDataset, type CourierProcess } from '../test/system/streaming-fixtures.ts';
 import { report } from './bench-report.ts';
 import { seededRandom } from './seeded-random.ts';
@@ -56,7 +56,7 @@ const REDIS_RESTART_AT_SHARE = 0.45;
 const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'courier-chaos-'));
 const slots = new Map<string, Slot>();
 let stub: PartnerStub | undefined;
-let redis: RunningService | undefined;
+let redis: TestRedis | undefined;
 let monitor: RedisBroker | undefined;
 
 interface Slot {
@@ -96,15 +96,11 @@ function start(slot: Slot): void {
 let stopping = false;
 let exitCode = 1;
 try {
-  const redisBinary = await ensureBinary('redis-server', 'redis-server');
-  const redisPort = await freePort();
   const redisDir = path.join(dir, 'redis');
   await fsp.mkdir(redisDir);
   // Every write fsynced before it is answered, so a SIGKILLed Redis loses nothing it acknowledged.
-  const redisArgs = ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', redisDir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--protected-mode', 'yes'];
-  const startRedis = () => startService(redisBinary, redisArgs, { ready: () => acceptsConnections(redisPort), timeoutMs: 60_000 });
-  redis = await startRedis();
-  const redisUrl = `redis://127.0.0.1:${redisPort}`;
+  redis = await startRedis({ persistDir: redisDir });
+  const redisUrl = redis.url;
 
   stub = await startPartnerStub({ seed, partners: Object.fromEntries(PARTNERS.map((p) => [p.name, p.behaviour])) });
   const requests = PARTNERS.flatMap((p, i) => partnerRequests(p.id, i === PARTNERS.length - 1 ? total - PARTNERS.slice(0, -1).reduce((n, q) => n + Math.round(total * q.share), 0) : Math.round(total * p.share)));
@@ -160,10 +156,7 @@ try {
     if (redisRestarts === 0 && done >= total * REDIS_RESTART_AT_SHARE) {
       redisRestarts++;
       log('killing redis-server (SIGKILL) and restarting it on the same port and data');
-      redis.process.kill('SIGKILL');
-      await new Promise((r) => redis!.process.once('exit', r));
-      await sleep(1000);
-      redis = await startRedis();
+      await redis.restart(1000);
     }
     const bridgeDone = slots.get('bridge')!.finished;
     if (Date.now() >= nextKill && !(bridgeDone && done >= total)) {

@@ -62,6 +62,9 @@ return seq
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Reconnections a command waits through before it fails (about 30 s with the backoff below). */
+const REDIS_RETRIES_PER_COMMAND = 20;
+
 /** Redis Streams broker for several syncer processes on several machines. */
 export class RedisBroker implements Broker {
   readonly kind = 'redis' as const;
@@ -84,7 +87,13 @@ export class RedisBroker implements Broker {
     this.group = options.group ?? 'syncers';
     this.consumer = options.consumer ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.enqueueBatch = options.enqueueBatch ?? 1000;
-    this.redis = new Redis(options.url, { lazyConnect: true, maxRetriesPerRequest: 3 });
+    // A Redis restart or failover of up to about 30 s is ridden out: commands wait while ioredis reconnects
+    // (every 0.2 s, backing off to 2 s), and fail only after 20 reconnections, naming the error.
+    this.redis = new Redis(options.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: REDIS_RETRIES_PER_COMMAND,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+    });
     // Errors surface through the commands that fail; this keeps ioredis from printing each reconnect.
     this.redis.on('error', () => undefined);
   }
@@ -122,20 +131,28 @@ export class RedisBroker implements Broker {
     const firstSeq = next;
     const where = `enqueue to ${name}`;
     const { bytes, ends } = packRecords(batch, where, true);
-    const sha = await this.appendScript();
-    const pipe = this.redis.pipeline();
-    for (let from = 0; from < batch.length; from += this.enqueueBatch) {
-      const to = Math.min(batch.length, from + this.enqueueBatch);
-      const start = from === 0 ? 0 : ends[from - 1]!;
-      const lengths: number[] = new Array(to - from);
-      for (let i = from; i < to; i++) lengths[i - from] = ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
-      pipe.evalsha(sha, 1, key, firstSeq + from, bytes.subarray(start, ends[to - 1]!), lengths.join(' '));
-    }
-    const results = (await pipe.exec()) ?? [];
-    const failed = results.find(([e]) => e);
-    if (failed) {
-      if (/NOSCRIPT/.test(failed[0]!.message)) this.appendSha = undefined;
-      throw new Error(`${where}: XADD failed: ${failed[0]!.message} (is another bridge writing to this queue?)`, { cause: failed[0] });
+    const chunks: { from: number; to: number }[] = [];
+    for (let from = 0; from < batch.length; from += this.enqueueBatch) chunks.push({ from, to: Math.min(batch.length, from + this.enqueueBatch) });
+    // A Redis restart empties its script cache (scripts are not in the AOF): the chunks refused NOSCRIPT are sent
+    // again once the script is loaded. Ids are explicit, so a chunk that did land cannot land twice.
+    for (let attempt = 0; chunks.length > 0; attempt++) {
+      const sha = await this.appendScript();
+      const pipe = this.redis.pipeline();
+      for (const { from, to } of chunks) {
+        const start = from === 0 ? 0 : ends[from - 1]!;
+        const lengths: number[] = new Array(to - from);
+        for (let i = from; i < to; i++) lengths[i - from] = ends[i]! - (i === 0 ? 0 : ends[i - 1]!);
+        pipe.evalsha(sha, 1, key, firstSeq + from, bytes.subarray(start, ends[to - 1]!), lengths.join(' '));
+      }
+      const results = (await pipe.exec()) ?? [];
+      const refused = chunks.filter((_, i) => results[i]?.[0]);
+      const other = results.find(([e]) => e && !/NOSCRIPT/.test(e.message));
+      if (other || (refused.length > 0 && attempt >= 2)) {
+        const error = (other ?? results.find(([e]) => e))![0]!;
+        throw new Error(`${where}: XADD failed: ${error.message} (is another bridge writing to this queue?)`, { cause: error });
+      }
+      if (refused.length > 0) this.appendSha = undefined;
+      chunks.splice(0, chunks.length, ...refused);
     }
     this.nextSeqs.set(key, firstSeq + batch.length);
     return { firstSeq, count: batch.length };

@@ -1,3 +1,6 @@
+import * as fsp from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisBroker, requestBatchOf } from '../../queue-bridge/index.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
@@ -19,6 +22,31 @@ const make = (options: { visibilityTimeoutMs: number }, prefix = `t${++n}:`, con
 brokerContract('redis', async (options) => make(options));
 
 describe('redis broker', () => {
+  it('rides out a Redis restart of a few seconds: a command sent while it is down completes once it is back', async () => {
+    // Its own server with an append-only file, as production runs it (the shared one keeps no data).
+    const persistDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'courier-redis-aof-'));
+    const own = await startRedis({ persistDir });
+    try {
+      const broker = new RedisBroker({ url: own.url, keyPrefix: 'restart:', visibilityTimeoutMs: 1000 });
+      await fill(broker, 41, 'high', 0, 5);
+      const restarted = own.restart(3000);
+      await new Promise((r) => setTimeout(r, 200));
+      // Sent while the server is down: before, ioredis gave up after 3 reconnections (MaxRetriesPerRequestError).
+      const during = broker.stats();
+      await restarted;
+      expect((await during)[0]).toMatchObject({ depth: 5, nextSeq: 6 });
+      // The restart emptied Redis's script cache: the enqueue script is loaded again, not failed on NOSCRIPT.
+      await fill(broker, 41, 'high', 5, 3);
+      expect((await broker.stats())[0]).toMatchObject({ depth: 8, nextSeq: 9 });
+      const got = await broker.receive(41, { max: 10 });
+      expect(got.map((g) => g.request.requestId)).toEqual(Array.from({ length: 8 }, (_, i) => `41-high-${i}`));
+      await broker.close();
+    } finally {
+      await own.stop();
+      await fsp.rm(persistDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('lets a live consumer take over a dead consumer\'s items after the visibility timeout', async () => {
     const prefix = `dead${++n}:`;
     const producer = make({ visibilityTimeoutMs: 300 }, prefix, 'bridge');
