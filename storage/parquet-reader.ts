@@ -227,8 +227,9 @@ function foldExpressions(f: FieldSpec, ord: string): string[] {
     case 'list<string>':
       return [
         `string_agg(coalesce(array_to_string(${c}, chr(31)), ''), chr(30) ${ord})`,
-        // Lengths tell [] from [''] and mark null lists (-1).
-        `list(coalesce(len(${c})::INTEGER, -1) ${ord})`,
+        // Lengths tell [] from [''] and mark null lists (-1) and lists holding a null element (-2: array_to_string
+        // skips those, so [NULL] would read as ['']; such a group is re-read, which names the row).
+        `list((CASE WHEN ${c} IS NULL THEN -1 WHEN list_count(${c}) < len(${c}) THEN -2 ELSE len(${c}) END)::INTEGER ${ord})`,
       ];
     default:
       return [`list(${c} ${ord})`];
@@ -504,6 +505,10 @@ function assembleGroup(
       let ok = rows.length === n;
       for (let i = 0; ok && i < n; i++) {
         const len = lengths[i]!;
+        if (len === -2) {
+          ok = false;
+          break;
+        }
         if (len < 0) {
           if (!f.nullable) throw nullInRequired(where, f, rowBase + i);
           out[i] = null;

@@ -73,6 +73,17 @@ describe('nulls the fast path could miss', () => {
     expect(err.message).toContain('column "v" holds a null element at row 0 (0-based); list<string> lists hold strings only');
   });
 
+  it('a list<string> of one null element (it read as [""]), and one whose null a separator made up for', async () => {
+    for (const [name, value] of [
+      ['one-null', '[NULL]::VARCHAR[]'],
+      ['separator', "['a' || chr(31) || 'b', NULL]"],
+    ]) {
+      const file = await write(`list-string-${name}`, rows(["['y']", value!]));
+      const err = await expectStorageError(() => drain(readParquetFile(file, defineSchema({ v: { type: 'list<string>', nullable: true } }))));
+      expect(err.message).toContain('column "v" holds a null element at row 1 (0-based)');
+    }
+  });
+
   it('empty and null list<string> values with separators elsewhere still read exactly', async () => {
     const file = await write('list-string-fine', rows(['[]::VARCHAR[]', 'NULL::VARCHAR[]', "['a' || chr(31), 'b']"]));
     const read = await readRows(file, defineSchema({ v: { type: 'list<string>', nullable: true } }));
