@@ -36,15 +36,15 @@ import {
   type RecordSchema,
   type Row,
 } from '../storage/index.ts';
-import { EMPTY_BAD_RECORD_STATE, type BadRecordState } from './bad-records.ts';
+import { EMPTY_BAD_RECORD_STATE, QUARANTINE_SCHEMA, type BadRecordState } from './bad-records.ts';
 import type { Counters } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import { GatewayCommandError, runGatewayCommand } from './gateway-command.ts';
 import { DEFAULT_HADOOP_STREAMING_JAR, hadoopStreamingStep, parseHadoopCounters, PLAIN_WORD, type StreamingInputFile } from './hadoop-streaming-step.ts';
 import type { Job, JobSource } from './job-definition.ts';
 import { resolveShuffle } from './key-order.ts';
-import { sparkSqlSteps, sparkSqlStepScript, sparkStepDir } from './spark-sql-step.ts';
-import { commitSparkStep } from './spark-step-output.ts';
+import { SPARK_STEP_DIRS, sparkSqlSteps, sparkSqlStepScript, sparkStepDir } from './spark-sql-step.ts';
+import { adoptSparkParquet, commitSparkStep, sparkFiles } from './spark-step-output.ts';
 import { commitOutput } from './local-runner.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
@@ -214,6 +214,11 @@ export class SparkSubmitRunner implements JobRunner {
         clusterJob: 'spark-sql',
       });
     } catch (e) {
+      // The script writes the quarantine before it judges the bad-record rate: keep it as a failed local step keeps its own.
+      const quarantineDir = joinUri(sparkDir, SPARK_STEP_DIRS.quarantine);
+      if ((await sparkFiles(quarantineDir).catch(() => [])).length > 0) {
+        await adoptSparkParquet(quarantineDir, step.quarantine, { overwrite: true, schema: [...QUARANTINE_SCHEMA.fields], partitionBy: [], extra: { job: plan.job.name, step: def.name, runId: plan.runId, failed: true } }).catch(() => undefined);
+      }
       throw e instanceof JobError ? e : new JobError(plan.job.name, def.name, (e as Error).message ?? String(e), { cause: e });
     }
     await fileSystemFor(sparkDir).delete(sparkDir, { recursive: true }).catch(() => undefined);

@@ -12,14 +12,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parse } from 'yaml';
 import { parseConfig } from '../../config/index.ts';
 import { engineRunner } from '../../cli/engine-runner.ts';
-import { JobError, localRunner, SparkSubmitConfigError, SparkSubmitRunner, defaultClusterUri, type SparkSubmitRunnerOptions } from '../../engine/index.ts';
+import { JobError, localRunner, QUARANTINE_SCHEMA, SparkSubmitConfigError, SparkSubmitRunner, defaultClusterUri, type SparkSubmitRunnerOptions } from '../../engine/index.ts';
 import { refresherDatasets, runRefresher } from '../../jobs/refresher/index.ts';
-import { configureWebHdfs, joinUri, localPath } from '../../storage/index.ts';
+import { configureWebHdfs, joinUri, localPath, rowsToBatch, writeParquetFile } from '../../storage/index.ts';
 import { startWebHdfsServer, type WebHdfsTestServer } from '../support/webhdfs-server.ts';
 import { cookieNamed, pageLine, readRows as readRefresherRows, syncLine, writeLogDay, writeSegmentDay } from '../jobs/refresher/refresher-fixtures.ts';
 import { lineInputsCase, lineTotalsJob } from './conformance/line-inputs.ts';
 import { LINES, linesSchema, wordCountJob } from './conformance/word-count.ts';
-import { expectGolden, makeTempRoot, removeTempRoot, writeFilesInput, writeInput, type TempRoot } from './conformance/fixtures.ts';
+import { expectGolden, makeTempRoot, readRows, removeTempRoot, writeFilesInput, writeInput, type TempRoot } from './conformance/fixtures.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -298,5 +298,24 @@ describe('spark-submit engine with a webhdfs:// storage root (stand-in WebHDFS c
     // The failed run's staging stays, written by Courier through the namenode's two-step CREATE (then renamed into place).
     expect(server.walk('/courier/staging')).toContain(`/courier/staging/refresher/${runId}/refresher.stage.js`);
     expect(server.requests.some((r) => r.listener === 'datanode' && r.op === 'CREATE' && r.path.startsWith(`/courier/staging/refresher/${runId}/`))).toBe(true);
+  });
+});
+
+describe('spark-submit engine: a Spark step over its bad-record rate', () => {
+  it('keeps the quarantine the script wrote before it failed (a gateway that writes it, as the script does, then exits 1)', async () => {
+    await writeInput(t!, `text/dt=${DATE}`, linesSchema, LINES.map((text, i) => ({ line_no: i, text })));
+    const sample = path.join(t!.dir, 'quarantine-sample.parquet');
+    const row = { step: 'count', phase: 'map', input: 'lines', file: 'f', row: 1, error: 'Error: x', stack: 'Error: x', reason: null, detail: null, record_json: '{}' };
+    await writeParquetFile(sample, QUARANTINE_SCHEMA, [rowsToBatch(QUARANTINE_SCHEMA, [row])]);
+    // Reads the script's quarantine directory from its INSERT OVERWRITE DIRECTORY statement, puts a part file there.
+    const code = `const fs = require('node:fs'); const { fileURLToPath } = require('node:url');
+const args = process.argv.slice(1); const script = fs.readFileSync(fileURLToPath(args[args.indexOf('-f') + 1]), 'utf8');
+const dir = fileURLToPath(/INSERT OVERWRITE DIRECTORY '([^']+\\/quarantine)'/.exec(script)[1]);
+fs.mkdirSync(dir, { recursive: true }); fs.copyFileSync(${JSON.stringify(sample)}, dir + '/part-00000-q.snappy.parquet');
+console.error('org.apache.spark.SparkRuntimeException: job word-count step count: 1 bad records of 8 exceed maxBadRecordRate 0'); process.exit(1);`;
+    const e = await runner({ gateway: [process.execPath, '-e', code] }).run(wordCountJob(), { date: DATE }, { storageRoot: t!.root }).catch((x: unknown) => x);
+    expect((e as Error).message).toContain('exceed maxBadRecordRate 0');
+    const quarantine = joinUri(t!.root, '_work', 'word-count', fs.readdirSync(path.join(t!.dir, '_work', 'word-count'))[0]!, '_quarantine', 'count');
+    expect((await readRows(quarantine)).map((r) => [r['phase'], r['row']])).toEqual([['map', 1]]);
   });
 });
