@@ -170,6 +170,37 @@ describe('fast-check: arbitrary YAML-ish documents', () => {
     );
   });
 
+  it('the example config (every section) with random edits, and lines replaced by wrong shapes', async () => {
+    const example = await fs.readFile(exampleConfigPath, 'utf8');
+    const exampleFile = path.join(path.dirname(exampleConfigPath), 'edited.yaml');
+    const shapes = ['    x: 1', '  - {}', '  -', '    template: []', '    fields: {}', '    header: 5', '    streaming: null', '    sftp: []', 'engine: []', 'engine: {kind: dataproc}', 'storage: {root: {}}', '    extraFields: []', '    segmentMap: {1: {}}', '    schedule: {}', '    priority: []', '    retry: []', '    delivery: batch', '    delivery: streaming', '    password: []', '    headers: {A: []}'];
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant('delete' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 30 }) }),
+      fc.record({ op: fc.constant('insert' as const), at: fc.nat(), s: fc.constantFrom(...YAMLISH, '${', '${DATE}', '{ env: X }', '{ file: /x }') }),
+      fc.record({ op: fc.constant('duplicate' as const), at: fc.nat(), n: fc.integer({ min: 1, max: 200 }) }),
+      fc.record({ op: fc.constant('line' as const), at: fc.nat(), s: fc.constantFrom(...shapes) }),
+    );
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+        let text = example;
+        for (const e of edits) {
+          const at = e.at % (text.length + 1);
+          if (e.op === 'delete') text = text.slice(0, at) + text.slice(at + e.n);
+          else if (e.op === 'insert') text = text.slice(0, at) + e.s + text.slice(at);
+          else if (e.op === 'duplicate') text = text.slice(0, at) + text.slice(at, at + e.n) + text.slice(at);
+          else {
+            const lines = text.split('\n');
+            lines[e.at % lines.length] = e.s;
+            text = lines.join('\n');
+          }
+        }
+        const r = outcome(() => parseConfig(text, { file: exampleFile, env: {} }));
+        if (!isConfig(r)) expectLocated(r as ConfigError, exampleFile);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('arbitrary JSON-like values, with anchors and aliases, written as YAML', () => {
     const { tree } = fc.letrec((tie) => ({
       tree: fc.oneof({ depthSize: 'small' }, fc.constantFrom(null, true, 0, -1, 1e308, Number.NaN, '', 'x', '1001', 'streaming'), fc.string(), fc.double(), tie('list'), tie('map')),
