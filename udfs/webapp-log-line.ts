@@ -250,6 +250,8 @@ export function parseWebappLogLine(line: string): WebappLogRecord {
   if (partnerId < 1 || partnerId > MAX_PARTNER_ID) return MALFORMED['bad-partner'];
   let puid = queryParam(query, 'puid');
   if (puid === undefined || puid.length === 0) return MALFORMED['missing-puid'];
+  // A raw space is no more a puid character than an encoded one (a target arrives URL-encoded, without spaces).
+  if (puid.indexOf(' ') >= 0) return MALFORMED['bad-puid'];
   if (puid.indexOf('%') >= 0 || puid.indexOf('+') >= 0) {
     try {
       puid = decodeURIComponent(puid.replaceAll('+', ' '));

@@ -151,6 +151,8 @@ describe('parseWebappLogLine', () => {
     ['bad-puid', line({ target: '/sync?partner=17&puid=%E0%A4%A' })],
     ['bad-puid', line({ target: '/sync?partner=17&puid=a+b' })],
     ['bad-puid', line({ target: '/sync?partner=17&puid=%09tab' })],
+    ['bad-puid', line({ target: '/sync?partner=17&puid= PUID-42' })],
+    ['bad-puid', line({ target: '/sync?partner=17&puid=PU ID&cb=1' })],
     ['bad-puid', line({ target: `/sync?partner=17&puid=${'x'.repeat(257)}` })],
   ];
 
