@@ -20,19 +20,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { protos, v1 } from '@google-cloud/dataproc';
 import type { ClientOptions } from 'google-gax';
-import {
-  countParquetRows,
-  DatasetStaging,
-  fileSystemFor,
-  joinUri,
-  readMarker,
-  type DatasetMarker,
-  type FileEntry,
-  type PartitionKey,
-} from '../storage/index.ts';
-import { QUARANTINE_SCHEMA } from './bad-records.ts';
+import { fileSystemFor, joinUri, readMarker, type PartitionKey } from '../storage/index.ts';
 import type { ClusterJobRequest, ClusterWorkflowRequest, WorkflowSubmitter } from './cluster-submission.ts';
-import { sumCounters, type Counters } from './counters.ts';
 import { JobError } from './engine-error.ts';
 import type { Job } from './job-definition.ts';
 import { dataprocTemplateRequest, labelValue, stepIdOf, type DataprocManagedCluster, type DataprocStepJob } from './dataproc-template.ts';
@@ -40,6 +29,7 @@ import { finishRun, newRunId, planRun, type RunPlan } from './run-plan.ts';
 import type { JobResult, RunOptions, StepProgress, StepResult } from './runner-types.ts';
 import { SPARK_STEP_DIRS, sparkSqlSteps, sparkSqlStepScript, type SparkSqlStep, type SparkStepCounts } from './spark-sql-step.ts';
 import { buildStageBundle, stageBundleName } from './stage-bundle.ts';
+import { commitSparkStep, readSparkJsonLines } from './spark-step-output.ts';
 
 /** Options of the Dataproc runner (engine.dataproc in the config, plus the storage root). */
 export interface DataprocRunnerOptions {
@@ -481,7 +471,7 @@ export class DataprocRunner implements WorkflowSubmitter {
         const uri = this.courierUri(clusterUri);
         try {
           if (uri.endsWith(`/${SPARK_STEP_DIRS.output}`) && /\/spark\/[^/]+\/output$/.test(uri)) {
-            const counts = await readJsonLines<SparkStepCounts>(joinUri(uri.slice(0, -SPARK_STEP_DIRS.output.length - 1), SPARK_STEP_DIRS.counts), uri);
+            const counts = await readSparkJsonLines<SparkStepCounts>(joinUri(uri.slice(0, -SPARK_STEP_DIRS.output.length - 1), SPARK_STEP_DIRS.counts), uri);
             total += Number(counts[0]?.records_out ?? 0);
           } else {
             total += (await readMarker(fileSystemFor(uri), uri)).rows;
@@ -535,42 +525,30 @@ export class DataprocRunner implements WorkflowSubmitter {
     const planned = job.plan.steps[n]!;
     const sparkDir = this.courierSparkDir(job.steps[n]!);
     const where = `job "${job.plan.job.name}" step "${planned.definition.name}" (stage "${job.stage}")`;
-    const counts = await readJsonLines<SparkStepCounts>(joinUri(sparkDir, SPARK_STEP_DIRS.counts), where);
-    if (counts.length !== 1) throw new JobError(job.plan.job.name, planned.definition.name, `${where}: expected one counts row in ${joinUri(sparkDir, SPARK_STEP_DIRS.counts)}, found ${counts.length}; the step's script did not finish`);
-    const figures = counts[0]!;
-    const counters = sumCounters(await readJsonLines<Counters>(joinUri(sparkDir, SPARK_STEP_DIRS.counters), where));
-    const marker = await adoptParquet(joinUri(sparkDir, SPARK_STEP_DIRS.output), planned.output.uri, {
-      overwrite: planned.output.intermediate || job.plan.options.overwrite === true,
-      schema: [...planned.output.schema.fields],
-      partitionBy: job.steps[n]!.output.partitionBy,
-      extra: { job: job.plan.job.name, step: planned.definition.name, runId: job.plan.runId, params: job.plan.params, runner: this.kind, recordsIn: Number(figures.records_in), recordsOut: Number(figures.records_out), badRecords: Number(figures.bad_records), counters },
+    // Shared with spark-submit: row counts checked against the files before the marker is written.
+    const { marker, counts, counters, quarantine } = await commitSparkStep(job.plan, planned, sparkDir, job.steps[n]!.output.partitionBy, {
+      job: job.plan.job.name,
+      step: planned.definition.name,
+      runId: job.plan.runId,
+      params: job.plan.params,
+      runner: this.kind,
+    }).catch((e: unknown) => {
+      throw e instanceof JobError ? e : new JobError(job.plan.job.name, planned.definition.name, `${where}: ${(e as Error).message}`);
     });
-    if (marker.rows !== Number(figures.records_out)) {
-      throw new JobError(job.plan.job.name, planned.definition.name, `${where}: the output files hold ${marker.rows} rows but the step counted ${figures.records_out}; re-run the stage`);
-    }
-    const quarantined = Number(figures.bad_records) + Number(figures.rejected_records);
-    if (quarantined > 0) {
-      await adoptParquet(joinUri(sparkDir, SPARK_STEP_DIRS.quarantine), planned.quarantine, {
-        overwrite: true,
-        schema: [...QUARANTINE_SCHEMA.fields],
-        partitionBy: [],
-        extra: { job: job.plan.job.name, step: planned.definition.name, runId: job.plan.runId, badRecords: Number(figures.bad_records), rejectedRecords: Number(figures.rejected_records) },
-      });
-    }
     return {
       name: planned.definition.name,
-      recordsIn: Number(figures.records_in),
-      recordsOut: Number(figures.records_out),
+      recordsIn: counts.recordsIn,
+      recordsOut: counts.recordsOut,
       // Spark SQL reports neither: the bundle's engine figures go to a TRANSFORM's stderr, which Spark only logs.
       mapOutputRecords: 0,
       reduceGroups: 0,
-      badRecords: Number(figures.bad_records),
+      badRecords: counts.badRecords,
       counters,
       seconds: (performance.now() - started) / 1000,
       output: planned.output.uri,
       intermediate: planned.output.intermediate,
       marker,
-      ...(quarantined > 0 ? { quarantine: planned.quarantine } : {}),
+      ...(quarantine !== undefined ? { quarantine } : {}),
     };
   }
 
@@ -617,61 +595,6 @@ function jobKey(job: Job, params: unknown): string {
 
 function sameOptions(a: Omit<RunOptions, 'onProgress'>, b: RunOptions): boolean {
   return trimSlash(a.storageRoot) === trimSlash(b.storageRoot) && (a.overwrite ?? false) === (b.overwrite ?? false) && a.workDir === b.workDir && a.maxBadRecordRate === b.maxBadRecordRate;
-}
-
-/** Data files Spark wrote under `dir` (not `_`- or `.`-prefixed, not checksums). */
-async function sparkFiles(dir: string): Promise<FileEntry[]> {
-  const fs = fileSystemFor(dir);
-  if (!(await fs.exists(dir))) return [];
-  const entries = await fs.list(dir, { recursive: true });
-  return entries.filter((e) => !e.isDirectory && !e.uri.slice(dir.length + 1).split('/').some((seg) => seg.startsWith('_') || seg.startsWith('.')) && !e.name.endsWith('.crc'));
-}
-
-/** Every JSON line of the text files Spark wrote under `dir`. */
-async function readJsonLines<T>(dir: string, where: string): Promise<T[]> {
-  const fs = fileSystemFor(dir);
-  const out: T[] = [];
-  for (const f of await sparkFiles(dir)) {
-    for (const line of (await fs.readBytes(f.uri)).toString('utf8').split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        out.push(JSON.parse(line) as T);
-      } catch (e) {
-        throw new Error(`${where}: ${f.uri} holds a line that is not JSON (${(e as Error).message}): ${line.slice(0, 80)}`);
-      }
-    }
-  }
-  return out;
-}
-
-/** Moves the Parquet files Spark wrote under `from` into the dataset `to` and writes its `_SUCCESS` marker. */
-async function adoptParquet(
-  from: string,
-  to: string,
-  fields: { overwrite: boolean; schema: DatasetMarker['schema']; partitionBy: readonly PartitionKey[]; extra: Record<string, unknown> },
-): Promise<DatasetMarker> {
-  const fs = fileSystemFor(to);
-  const files = await sparkFiles(from);
-  const staging = await DatasetStaging.begin(fs, to, { overwrite: fields.overwrite });
-  try {
-    for (const f of files) {
-      const rel = f.uri.slice(from.length + 1);
-      const rows = await countParquetRows(await fileSystemFor(f.uri).localPathFor(f.uri), f.uri);
-      const target = staging.stagedUri(rel);
-      await fs.mkdirs(target.slice(0, target.lastIndexOf('/')));
-      await fs.rename(f.uri, target);
-      await staging.recordFile(rel, rows);
-    }
-    return await staging.commit({
-      kind: 'parquet',
-      ...(fields.schema ? { schema: fields.schema } : {}),
-      ...(fields.partitionBy.length ? { partitionBy: [...fields.partitionBy] } : {}),
-      extra: fields.extra,
-    });
-  } catch (e) {
-    await staging.abort();
-    throw e;
-  }
 }
 
 /** A Dataproc runner. */
