@@ -15,7 +15,8 @@ export interface BenchFigure {
 /** Prints a figure as one JSON line on stdout (the contract `npm run bench` promises). */
 export function report(figure: BenchFigure): void {
   const rounded = Object.fromEntries(
-    Object.entries(figure).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(4)) : v]),
+    // Counts stay exact (a chaos account must add up); measurements keep four significant digits.
+    Object.entries(figure).map(([k, v]) => [k, typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(4)) : v]),
   );
   process.stdout.write(JSON.stringify(rounded) + '\n');
 }
