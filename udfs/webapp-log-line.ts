@@ -192,6 +192,8 @@ export function parseLogTimestamp(s: string): number {
   }
   const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0;
   if (day > DAYS_IN_MONTH[month - 1]! + leap) return Number.NaN;
+  // Date.UTC reads years 0-99 as 1900-1999; 400 Gregorian years later is the same calendar, 146097 days on.
+  if (year < 100) return Date.UTC(year + 400, month - 1, day, hour, minute, second, milli) - 146_097 * 86_400_000;
   return Date.UTC(year, month - 1, day, hour, minute, second, milli);
 }
 

@@ -52,6 +52,12 @@ function unionIds(lists: number[][]): number[] {
   return lists.length === 1 ? lists[0]! : [...new Set(lists.flat())].sort((a, b) => a - b);
 }
 
+/**
+ * How far outside the run's day a sync's time may be and still count: hourly files hold their hour's lines, so
+ * anything further is damage (a flipped digit in the year made a sync that would win every merge for a decade).
+ */
+export const SYNC_TIME_SLACK_MS = 3_600_000;
+
 // Per-run state built once per task from the parsed parameters, not once per key.
 const planners = new WeakMap<RefresherParams, RequestPlanner>();
 const storeCutoffs = new WeakMap<RefresherParams, { dayStart: number; expireBefore: number }>();
@@ -92,6 +98,11 @@ export const refresherJob = defineJob({
           }
           if (rec.kind === 'malformed') {
             ctx.reject(rec.reason);
+            return;
+          }
+          const { dayStart } = storeCutoff(ctx.params);
+          if (rec.ts < dayStart - SYNC_TIME_SLACK_MS || rec.ts >= dayStart + DAY_MS + SYNC_TIME_SLACK_MS) {
+            ctx.reject('timestamp-outside-day', `${new Date(rec.ts).toISOString()} in the logs of ${ctx.params.date}`);
             return;
           }
           const cookie = normaliseCookieId(rec.cookieId);

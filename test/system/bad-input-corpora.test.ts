@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inlineRunner, JobError, localRunner, streamingRunner } from '../../engine/index.ts';
 import { refresherDatasets, runRefresher, type RefresherSummary } from '../../jobs/refresher/index.ts';
+import { SYNC_TIME_SLACK_MS } from '../../jobs/refresher/refresher-job.ts';
 import { segmentDataSchema } from '../../jobs/synthetic/index.ts';
 import { DatasetStaging, fileSystemFor, joinUri, readLineFile, StorageError, toStorageUri, type DatasetFile } from '../../storage/index.ts';
 import { normaliseCookieId, normalisePartnerUserId, parseWebappLogLine } from '../../udfs/index.ts';
@@ -36,6 +37,8 @@ const PARTNERS = [{ id: 17, segmentMap: { '1001': 'a1', '1002': 'a2', '1003': 'a
 function outcomeOf(line: string): LineOutcome {
   const rec = parseWebappLogLine(line);
   if (rec.kind !== 'sync') return rec.kind === 'other' ? 'other' : rec.reason;
+  const dayStart = Date.parse(`${CORPUS_DATE}T00:00:00Z`);
+  if (rec.ts < dayStart - SYNC_TIME_SLACK_MS || rec.ts >= dayStart + 86_400_000 + SYNC_TIME_SLACK_MS) return 'timestamp-outside-day';
   if (!normaliseCookieId(rec.cookieId).ok) throw new Error(`unexpected cookie id rejection: ${rec.cookieId}`);
   const puid = normalisePartnerUserId(rec.partnerUserId);
   return puid.ok ? 'sync' : (`partner-user-id-${puid.reason}` as LineOutcome);
@@ -308,7 +311,7 @@ describe("a damaged previous cookie-sync store (the refresher's own output, read
     for (const date of [D1, CORPUS_DATE]) {
       const uri = joinUri(root, 'logs', `dt=${date}`);
       const staging = await DatasetStaging.begin(fileSystemFor(uri), uri);
-      await staging.addFile('hour=08/webapp-web-01.log.gz', storedLogLineBytes(Buffer.from(`${goodLines(20, `store-${date}`).join('\n')}\n`), 'x.gz'), 20);
+      await staging.addFile('hour=08/webapp-web-01.log.gz', storedLogLineBytes(Buffer.from(`${goodLines(20, `store-${date}`).map((l) => l.replace(CORPUS_DATE, date)).join('\n')}\n`), 'x.gz'), 20);
       await staging.commit({ kind: 'files', partitionBy: [{ column: 'hour', key: 'hour' }] });
       const seg = joinUri(root, 'segments', `dt=${date}`);
       const s = await DatasetStaging.begin(fileSystemFor(seg), seg);

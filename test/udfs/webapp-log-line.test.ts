@@ -173,5 +173,8 @@ describe('parseWebappLogLine', () => {
     expect(parseLogTimestamp('2028-02-29T00:00:00.000Z')).toBe(Date.UTC(2028, 1, 29));
     expect(parseLogTimestamp('2027-02-29T00:00:00.000Z')).toBeNaN();
     expect(parseLogTimestamp('2026-11-23T14:05:09.123+01:00')).toBeNaN();
+    // Years below 100 are those years, not 1900-1999 as Date.UTC would read them (a damaged '2026' as '0026').
+    expect(new Date(parseLogTimestamp('0026-11-23T14:05:09.123Z')).toISOString()).toBe('0026-11-23T14:05:09.123Z');
+    expect(new Date(parseLogTimestamp('0000-02-29T00:00:00.000Z')).toISOString()).toBe('0000-02-29T00:00:00.000Z');
   });
 });
