@@ -6,7 +6,7 @@
  * lists and fetches what arrived; each file's sha256 is checked against its `_SUCCESS` marker; no partial or
  * temporary file may be left; the delivery ledger must match the remote side. One JSON line per figure; exit 1 on
  * any miss.
- *   tsx bench/file-chaos.ts [--days 120] [--partners 2] [--seed 1] [--kill-every-ms 1500] [--max-minutes 15]
+ *   tsx bench/file-chaos.ts [--days 120] [--partners 2] [--seed 1] [--kill-every-ms 800] [--max-minutes 15]
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -30,7 +30,7 @@ const { values: args } = parseArgs({
     days: { type: 'string', default: '120' },
     partners: { type: 'string', default: '2' },
     seed: { type: 'string', default: '1' },
-    'kill-every-ms': { type: 'string', default: '1500' },
+    'kill-every-ms': { type: 'string', default: '800' },
     'max-minutes': { type: 'string', default: '15' },
   },
 });
@@ -78,19 +78,19 @@ try {
   await fsp.writeFile(path.join(dir, 'courier.yaml'), `storage:\n  root: ./data\npartners:\n${partnerYaml}\n`);
   for (const p of partners) await fsp.mkdir(remoteOf(p), { recursive: true });
 
-  // The producer: a new day for every partner every 50-250 ms, files of 20 to 820 kB (most uploads take a while
+  // The producer: a new day for every partner every 200-600 ms, files of 20 to 300 kB (most uploads take a while
   // at the rate cap below, so kills land mid-upload).
   const expected = new Map<string, { partner: string; dataset: string; file: string }>();
   let produced = 0;
   const producing = (async () => {
     for (let d = 0; d < days && !stopping; d++) {
       for (const partner of partners) {
-        const approx = 20_000 + Math.floor(random() * 800_000);
+        const approx = 20_000 + Math.floor(random() * 280_000);
         const b = await writeBatch(root, { partner, period: periodOf(d), text: batchText(Math.max(1, Math.round(approx / 50)), `${partner}${d}`) });
         expected.set(`${partner}/${b.fileName}`, { partner, dataset: b.path, file: b.fileName });
         produced++;
       }
-      await sleep(50 + random() * 200);
+      await sleep(200 + random() * 400);
     }
   })();
 
@@ -130,7 +130,7 @@ try {
   let delivererStartedAt = 0;
   const startDeliverer = () => {
     delivererStartedAt = Date.now();
-    deliverer = startCourier(['deliver', '--watch', '--interval', '0.5', '--limit-rate', '1'], dir);
+    deliverer = startCourier(['deliver', '--watch', '--interval', '0.5', '--limit-rate', '0.2'], dir);
     const p = deliverer;
     void p.exited.then((code) => {
       if (stopping || p !== deliverer || code === null || code === 0) return;
