@@ -3,9 +3,8 @@
  * joined with segments, Parquet in and out) on the local runner, beside the same logic as DuckDB SQL on
  * the same files in the same process; then the same at 10x the data with memoryMb 2048. Inputs are made
  * in a process of their own and each measurement runs in a fresh one, so the peak RSS is the run's own.
- *   tsx bench/engine-bench.ts [--events 1000000] [--segments 200000] [--shuffle js,duckdb] [--tenfold yes|no]
- * Each run is measured once per local shuffle (`engine.local.shuffle`), each in a fresh process on the same
- * inputs. The default 10x run (10M events + 2M segments, memoryMb 2048) is the issue's scale; `--events
+ *   tsx bench/engine-bench.ts [--events 1000000] [--segments 200000] [--tenfold yes|no]
+ * The default 10x run (10M events + 2M segments, memoryMb 2048) is the issue's scale; `--events
  * 10000000 --segments 2000000` measures that scale alone (the 10x run is then skipped unless --tenfold yes).
  */
 import { spawnSync } from 'node:child_process';
@@ -16,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { toStorageUri, joinUri, localPath } from '../storage/index.ts';
-import { localRunner, type ShuffleRoom } from '../engine/index.ts';
+import { localRunner } from '../engine/index.ts';
 import { refresherShapedJob } from './refresher-shaped-job.ts';
 import { INPUT_DATE, makeRefresherShapedInputs } from './refresher-shaped-inputs.ts';
 import { report, timed } from './bench-report.ts';
@@ -28,7 +27,6 @@ const { values: args } = parseArgs({
     events: { type: 'string', default: '1000000' },
     segments: { type: 'string', default: '200000' },
     'memory-mb': { type: 'string', default: '1024' },
-    shuffle: { type: 'string', default: 'js,duckdb' },
     tenfold: { type: 'string' },
     /** Internal: `make` writes the inputs into --dir, `run` measures on them (separate processes, so the
      * measured process's RSS holds nothing of the generation). */
@@ -57,7 +55,7 @@ async function child(phase: string, dir: string): Promise<void> {
     maxRssMb = Math.max(maxRssMb, process.memoryUsage.rss() / 1048576);
   }, 50);
   const ours = await timed(() =>
-    localRunner({ memoryMb, shuffle: args.shuffle as ShuffleRoom }).run(refresherShapedJob(), { date: DATE }, { storageRoot: root, overwrite: true }),
+    localRunner({ memoryMb }).run(refresherShapedJob(), { date: DATE }, { storageRoot: root, overwrite: true }),
   ).finally(() => clearInterval(sampler));
   const step = ours.result.steps[0]!;
   const db = await DuckDBInstance.create(':memory:');
@@ -94,47 +92,42 @@ async function child(phase: string, dir: string): Promise<void> {
       : await timed(() => jsMapJoin(joinUri(root, `bench/events/dt=${DATE}`), joinUri(root, `bench/segments/dt=${DATE}`), joinUri(root, 'bench/js-map-join')));
   if (mapJoin && mapJoin.result !== step.recordsOut) throw new Error(`the JS Map join wrote ${mapJoin.result} rows, the job ${step.recordsOut}`);
   process.stdout.write(
-    JSON.stringify({ events, segments, memoryMb, shuffle: args.shuffle, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor?.seconds, jsMapJoinSeconds: mapJoin?.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
+    JSON.stringify({ events, segments, memoryMb, seconds: ours.seconds, duckdbSeconds: duck.seconds, floorSeconds: floor?.seconds, jsMapJoinSeconds: mapJoin?.seconds, rowsOut: step.recordsOut, duckRows, spilledRuns: (step as { spilledRuns?: number }).spilledRuns, maxRssMb }) + '\n',
   );
 }
 
 /** `floor`: `yes` measures the storage floor and the JS Map join, `floor-only` the floor alone, `none` neither. */
-function runPhase(phase: string, dir: string, ev: number, sg: number, memoryMb: number, shuffle = 'js', floor = 'none'): string {
+function runPhase(phase: string, dir: string, ev: number, sg: number, memoryMb: number, floor = 'none'): string {
   const me = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--phase', phase, '--dir', dir, '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb), '--shuffle', shuffle, '--floor', floor], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', me, '--phase', phase, '--dir', dir, '--events', String(ev), '--segments', String(sg), '--memory-mb', String(memoryMb), '--floor', floor], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 1 << 20,
   });
-  if (r.status !== 0) throw new Error(`bench ${phase} (${ev} events, ${shuffle} shuffle) failed with exit ${r.status ?? r.signal}`);
+  if (r.status !== 0) throw new Error(`bench ${phase} (${ev} events) failed with exit ${r.status ?? r.signal}`);
   return r.stdout;
 }
 
 type RunFigures = Record<string, number>;
 
-/** Makes the inputs in one process and measures each shuffle in a fresh one (the first also measures `floor`). */
-async function runChildren(ev: number, sg: number, memoryMb: number, floor: string, shuffles: readonly string[]): Promise<Map<string, RunFigures>> {
+/** Makes the inputs in one process and measures in a fresh one. */
+async function runChild(ev: number, sg: number, memoryMb: number, floor: string): Promise<RunFigures> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'courier-bench-engine-'));
   try {
     runPhase('make', dir, ev, sg, memoryMb);
-    const out = new Map<string, RunFigures>();
-    for (const [i, shuffle] of shuffles.entries()) {
-      const figures = JSON.parse(runPhase('run', dir, ev, sg, memoryMb, shuffle, i === 0 ? floor : 'none').trim().split('\n').pop()!) as RunFigures;
-      if (figures.rowsOut !== figures.duckRows) throw new Error(`${shuffle} shuffle, ${ev} events: local runner wrote ${figures.rowsOut} rows, DuckDB ${figures.duckRows}`);
-      out.set(shuffle, figures);
-    }
-    return out;
+    const figures = JSON.parse(runPhase('run', dir, ev, sg, memoryMb, floor).trim().split('\n').pop()!) as RunFigures;
+    if (figures.rowsOut !== figures.duckRows) throw new Error(`${ev} events: local runner wrote ${figures.rowsOut} rows, DuckDB ${figures.duckRows}`);
+    return figures;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
 /** The `refresher-shaped job` line of one run: the ratio to DuckDB, and to the storage floor of the same data. */
-function reportRun(shuffle: string, r: RunFigures, ev: number, sg: number, memoryMb: number, floorSeconds: number | undefined, goal: string): void {
+function reportRun(r: RunFigures, ev: number, sg: number, memoryMb: number, floorSeconds: number | undefined, goal: string): void {
   report({
     bench: 'engine',
     metric: 'refresher-shaped job',
-    shuffle,
     value: r.seconds!,
     unit: 's',
     anchor: 'duckdb SQL, same files',
@@ -162,26 +155,19 @@ if (args.phase !== undefined) {
     },
   );
 } else {
-  const shuffles = args.shuffle.split(',');
-  for (const sh of shuffles) if (sh !== 'js' && sh !== 'duckdb') throw new Error(`--shuffle: "${sh}" is not a shuffle; give js, duckdb or js,duckdb`);
   const issueScale = events >= 10_000_000;
   const memoryMb = issueScale ? 2048 : 1024;
-  const base = await runChildren(events, segments, memoryMb, issueScale ? 'floor-only' : 'yes', shuffles);
-  const first = base.get(shuffles[0]!)!;
-  for (const [sh, r] of base) reportRun(sh, r, events, segments, memoryMb, first.floorSeconds, issueScale ? 'ratio <= 3; <= 1.5x the storage floor' : 'ratio <= 4');
-  if (first.jsMapJoinSeconds !== undefined) {
-    report({ bench: 'engine', metric: "hand-written JS Map join, one thread, in memory (the issue's second reference)", value: first.jsMapJoinSeconds, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: first.duckdbSeconds!, ratio: first.jsMapJoinSeconds / first.duckdbSeconds! });
+  const base = await runChild(events, segments, memoryMb, issueScale ? 'floor-only' : 'yes');
+  reportRun(base, events, segments, memoryMb, base.floorSeconds, issueScale ? 'ratio <= 3; <= 1.5x the storage floor' : 'ratio <= 4');
+  if (base.jsMapJoinSeconds !== undefined) {
+    report({ bench: 'engine', metric: "hand-written JS Map join, one thread, in memory (the issue's second reference)", value: base.jsMapJoinSeconds, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.jsMapJoinSeconds / base.duckdbSeconds! });
   }
-  report({ bench: 'engine', metric: 'storage floor: inputs read into rows, output rows written, no engine work', value: first.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: first.duckdbSeconds!, ratio: first.floorSeconds! / first.duckdbSeconds! });
+  report({ bench: 'engine', metric: 'storage floor: inputs read into rows, output rows written, no engine work', value: base.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: base.duckdbSeconds!, ratio: base.floorSeconds! / base.duckdbSeconds! });
   if (args.tenfold === 'yes' || (args.tenfold === undefined && !issueScale)) {
-    const big = await runChildren(events * 10, segments * 10, 2048, 'floor-only', shuffles);
-    const bigFirst = big.get(shuffles[0]!)!;
-    for (const [sh, r] of big) {
-      reportRun(sh, r, events * 10, segments * 10, 2048, bigFirst.floorSeconds, 'ratio <= 3; <= 1.5x the storage floor');
-      const b = base.get(sh)!;
-      report({ bench: 'engine', metric: 'time growth from 1x to 10x', shuffle: sh, value: r.seconds!, unit: 's', anchor: '1x time', anchorValue: b.seconds!, ratio: r.seconds! / b.seconds!, goal: 'ratio <= 11' });
-      report({ bench: 'engine', metric: '10x peak RSS', shuffle: sh, value: r.maxRssMb!, unit: 'MB', anchor: 'memoryMb cap', anchorValue: 2048, ratio: r.maxRssMb! / 2048, goal: 'ratio <= 1.0, spilled runs > 0', spilledRuns: r.spilledRuns! });
-    }
-    report({ bench: 'engine', metric: 'storage floor, 10x', value: bigFirst.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: bigFirst.duckdbSeconds!, ratio: bigFirst.floorSeconds! / bigFirst.duckdbSeconds! });
+    const big = await runChild(events * 10, segments * 10, 2048, 'floor-only');
+    reportRun(big, events * 10, segments * 10, 2048, big.floorSeconds, 'ratio <= 3; <= 1.5x the storage floor');
+    report({ bench: 'engine', metric: 'time growth from 1x to 10x', value: big.seconds!, unit: 's', anchor: '1x time', anchorValue: base.seconds!, ratio: big.seconds! / base.seconds!, goal: 'ratio <= 11' });
+    report({ bench: 'engine', metric: '10x peak RSS', value: big.maxRssMb!, unit: 'MB', anchor: 'memoryMb cap', anchorValue: 2048, ratio: big.maxRssMb! / 2048, goal: 'ratio <= 1.0', spilledRuns: big.spilledRuns! });
+    report({ bench: 'engine', metric: 'storage floor, 10x', value: big.floorSeconds!, unit: 's', anchor: 'duckdb SQL, same files', anchorValue: big.duckdbSeconds!, ratio: big.floorSeconds! / big.duckdbSeconds! });
   }
 }

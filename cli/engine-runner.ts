@@ -14,7 +14,6 @@ export function engineRunner(config: CourierConfig, configFile: string, kind: En
       return localRunner({
         workers: engine.local.workers,
         memoryMb: engine.local.memoryMb,
-        shuffle: engine.local.shuffle,
         ...(engine.local.spillDir !== undefined ? { spillDir: engine.local.spillDir } : {}),
       });
     case 'inline':

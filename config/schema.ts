@@ -113,10 +113,6 @@ const localEngine = z
     spillDir: text('a directory path')
       .optional()
       .describe('Directory for spill files; relative to this file. Default: a temporary directory.'),
-    shuffle: z
-      .enum(['js', 'duckdb'])
-      .default('js')
-      .describe('What sorts and merges map output: js (sorted byte runs merged in JS) or duckdb (unsorted runs sorted by DuckDB, spilling under its memory limit).'),
     maxBadRecordRate: fraction()
       .default(0.001)
       .describe('Share of malformed input records tolerated (counted and quarantined) before a job fails.'),

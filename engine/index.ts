@@ -48,7 +48,6 @@ export {
 } from './runner-types.ts';
 export { InlineRunner, inlineRunner, type InlineRunnerOptions } from './inline-runner.ts';
 export { LocalRunner, localRunner, DEFAULT_LOCAL_MEMORY_MB, type LocalRunnerOptions } from './local-runner.ts';
-export type { ShuffleRoom } from './local-tasks.ts';
 export { StreamingRunner, streamingRunner, type StreamingRunnerOptions, type StreamingTimings } from './streaming-runner.ts';
 export { SparkSubmitRunner, sparkSubmitRunner, SparkSubmitConfigError, defaultClusterUri, type SparkSubmitRunnerOptions } from './spark-submit-runner.ts';
 export { DEFAULT_HADOOP_STREAMING_JAR } from './hadoop-streaming-step.ts';

@@ -31,7 +31,7 @@ import { EMPTY_BAD_RECORD_STATE } from './bad-records.ts';
 import { JobError } from './engine-error.ts';
 import type { Job, JobSource } from './job-definition.ts';
 import { resolveShuffle } from './key-order.ts';
-import { executeTask, type ShuffleRoom, type MapOutcome, type MapTaskSpec, type ReduceOutcome, type ReduceTaskSpec, type TaskOutcome, type TaskProgress, type TaskSpec } from './local-tasks.ts';
+import { executeTask, type MapOutcome, type MapTaskSpec, type ReduceOutcome, type ReduceTaskSpec, type TaskOutcome, type TaskProgress, type TaskSpec } from './local-tasks.ts';
 import type { WorkerReply, WorkerRequest } from './local-worker.ts';
 import { finishRun, planRun, type PlannedStep, type RunPlan } from './run-plan.ts';
 import type { JobResult, JobRunner, RunOptions, StepResult } from './runner-types.ts';
@@ -57,13 +57,8 @@ export interface LocalRunnerOptions {
    */
   readonly spillDir?: string;
   /**
-   * What sorts and merges map output (`engine.local.shuffle`): `js` sorts each run in JS and merges runs
-   * with a heap; `duckdb` writes runs unsorted and lets DuckDB's external sort order each partition.
-   */
-  readonly shuffle?: ShuffleRoom;
-  /**
    * DuckDB's `memory_limit` in each task thread, in MiB. Default: 0.3 × `memoryMb` divided among the
-   * workers, at least 256. Set lower only to force the DuckDB shuffle's sort to spill (tests).
+   * workers, at least 256; past it DuckDB spills into the step's spill directory.
    */
   readonly duckDbMemoryMb?: number;
 }
@@ -81,7 +76,7 @@ export const DEFAULT_LOCAL_MEMORY_MB = 1024;
 const WORKER_HEAP_SHARE = 0.8;
 const BUFFER_SHARE = 0.4;
 /**
- * DuckDB's memory (reading and writing Parquet, and the DuckDB shuffle's sort) in each thread that runs
+ * DuckDB's memory (reading and writing Parquet) in each thread that runs
  * tasks: the part of the cap the heaps leave, divided among the workers. Past it DuckDB spills to the step's
  * spill directory.
  */
@@ -137,7 +132,6 @@ export class LocalRunner implements JobRunner {
     const shuffle = resolveShuffle(def.shuffle, this.options.reducers ?? Math.max(1, this.workers));
     const memoryBytes = ((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * 1024 * 1024 * BUFFER_SHARE) / Math.max(1, concurrency);
     const { spillDir, cleanSpill } = await spillDirFor(plan, def.name, this.options.spillDir);
-    const room = this.options.shuffle ?? 'js';
     const duckDbMemoryMb = this.options.duckDbMemoryMb ?? Math.max(MIN_DUCKDB_MB, Math.floor(((this.options.memoryMb ?? DEFAULT_LOCAL_MEMORY_MB) * DUCKDB_SHARE) / Math.max(1, concurrency)));
     const shuffleUri = joinUri(plan.workDir, '_shuffle', def.name);
     const counts: StepCounts = { recordsIn: 0, recordsOut: 0, bytesIn: 0 };
@@ -148,7 +142,6 @@ export class LocalRunner implements JobRunner {
       maxBadRecordRate: step.maxBadRecordRate,
       expectedRecordsIn: recordsInTotal,
       quarantine: step.quarantine,
-      room,
       duckDbMemoryMb,
       ...(this.options.quarantineSample !== undefined ? { quarantineSample: this.options.quarantineSample } : {}),
     };
@@ -223,7 +216,6 @@ export class LocalRunner implements JobRunner {
         }
         counts.recordsOut = reduced.reduce((s, o) => s + o.recordsOut, 0);
         reduceGroups = reduced.reduce((s, o) => s + o.groups, 0);
-        spilledRuns += reduced.reduce((s, o) => s + o.spilledRuns, 0);
         // Judge the rate before the commit: a failed step leaves no marked output.
         bad.check(counts.recordsIn);
         marker = await commitOutput(plan, step, reduced, shuffleUri, {

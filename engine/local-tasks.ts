@@ -29,20 +29,14 @@ import type { Job } from './job-definition.ts';
 import { compareSortKeys, readSortKey, type ResolvedShuffle } from './key-order.ts';
 import { CombineTask, MapTask, type MapTaskEnv } from './map-task.ts';
 import { readAhead } from './read-ahead.ts';
-import { ReduceTask, type SortedPairs } from './reduce-task.ts';
-import { ParquetRunWriter, parquetRunFile, sortedRuns, wholeGroups } from './duckdb-shuffle.ts';
+import { ReduceTask } from './reduce-task.ts';
 import { MergedPairs, mergePasses, PairBuffer, RunReader, RunWriter, ShuffleSink } from './shuffle-runs.ts';
 import { readInputFile, type InputFileSource } from './step-input.ts';
 import { decodeValue } from './value-codec.ts';
 
-/** The two shuffles of the local runner (`engine.local.shuffle`). */
-export type ShuffleRoom = 'js' | 'duckdb';
-
 /** What every task needs to rebuild its step's environment. */
 interface TaskBase {
-  /** Which shuffle writes and reads the runs. */
-  readonly room: ShuffleRoom;
-  /** DuckDB's `memory_limit` in the task's thread (Parquet I/O and the DuckDB shuffle's sort). */
+  /** DuckDB's `memory_limit` in the task's thread (its Parquet reads and writes). */
   readonly duckDbMemoryMb: number;
   readonly stepIndex: number;
   readonly params: unknown;
@@ -119,8 +113,6 @@ export interface ReduceOutcome extends OutcomeBase {
   readonly recordsOut: number;
   readonly groups: number;
   readonly marker: DatasetMarker;
-  /** Files DuckDB's sort spilled to its temp directory (DuckDB shuffle only). */
-  readonly spilledRuns: number;
 }
 
 export interface FailedOutcome extends OutcomeBase {
@@ -168,30 +160,17 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
   let runNo = 0;
   await fsp.mkdir(spec.spillDir, { recursive: true });
 
-  const writeRuns = async (pressure: boolean): Promise<void> => {
+  const writeRuns = (pressure: boolean): void => {
     for (let p = 0; p < reducers; p++) {
       const buffer = buffers[p]!;
       if (buffer.count === 0) continue;
-      let file: string;
-      if (spec.room === 'duckdb') {
-        // DuckDB sorts at the reducer: a run needs sorting here only for the combiner to see equal keys together.
-        file = parquetRunFile(spec.spillDir, spec.taskIndex, p, runNo);
-        const writer = await ParquetRunWriter.open(file);
-        try {
-          if (combiner && combining.worthIt) combineSorted(combiner, combining, buffer, writer);
-          else buffer.drainInOrder((data, start, end) => writer.copy(data, start, end));
-        } finally {
-          await writer.close();
-        }
-      } else {
-        file = path.join(spec.spillDir, `t${String(spec.taskIndex).padStart(5, '0')}-p${String(p).padStart(4, '0')}-r${String(runNo).padStart(4, '0')}.run`);
-        const writer = new RunWriter(file);
-        try {
-          if (combiner && combining.worthIt) combineSorted(combiner, combining, buffer, writer);
-          else buffer.drainSorted((data, start, _keyStart, _keyEnd, end) => writer.copy(data, start, end));
-        } finally {
-          writer.close();
-        }
+      const file = path.join(spec.spillDir, `t${String(spec.taskIndex).padStart(5, '0')}-p${String(p).padStart(4, '0')}-r${String(runNo).padStart(4, '0')}.run`);
+      const writer = new RunWriter(file);
+      try {
+        if (combiner && combining.worthIt) combineSorted(combiner, combining, buffer, writer);
+        else buffer.drainSorted((data, start, _keyStart, _keyEnd, end) => writer.copy(data, start, end));
+      } finally {
+        writer.close();
       }
       runs[p]!.push(file);
       if (pressure) spilledRuns++;
@@ -207,9 +186,9 @@ async function mapTask(job: Job, spec: MapTaskSpec, env: MapTaskEnv<unknown>, on
     recordsIn += batch.rows.length;
     onProgress({ recordsIn: batch.rows.length, bytesIn: batch.bytesRead - bytesRead, recordsOut: 0 });
     bytesRead = batch.bytesRead;
-    if (sink.full || sink.bytes > spec.memoryBytes) await writeRuns(true);
+    if (sink.full || sink.bytes > spec.memoryBytes) writeRuns(true);
   }
-  await writeRuns(false);
+  writeRuns(false);
   return {
     ok: true,
     kind: 'map',
@@ -245,7 +224,7 @@ const COMBINE_MIN_GAIN = 0.7;
  * Sorts a partition's buffer into `writer`, combining it: one combiner call per run of equal keys, whose
  * pairs keep the run's sort key (a combiner emits the key it was given), so the run stays sorted.
  */
-function combineSorted(combiner: CombineTask, stats: CombineStats, buffer: PairBuffer, writer: RunWriter | ParquetRunWriter): void {
+function combineSorted(combiner: CombineTask, stats: CombineStats, buffer: PairBuffer, writer: RunWriter): void {
   let groupData: Buffer | undefined;
   let groupStart = 0;
   let groupEnd = 0;
@@ -279,25 +258,18 @@ async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknow
   const readers: RunReader[] = [];
   let recordsOut = 0;
   try {
-    if (spec.room === 'js') {
-      const runs = await mergePasses(spec.runs, spec.spillDir, MERGE_FACTOR);
-      for (const run of runs) readers.push(new RunReader(run));
-    }
+    const runs = await mergePasses(spec.runs, spec.spillDir, MERGE_FACTOR);
+    for (const run of runs) readers.push(new RunReader(run));
     const schema = spec.schema;
-    const sortStats = { spilledFiles: 0 };
-    // The JS shuffle's merge is synchronous; DuckDB's sorted chunks come in pieces of whole groups.
-    const pieces: AsyncIterable<SortedPairs> | Iterable<SortedPairs> = spec.room === 'js' ? [new MergedPairs(readers)] : wholeGroups(sortedRuns(spec.runs, sortStats), spec.groupFields);
     async function* batches(): AsyncGenerator<ColumnBatch> {
       let rows: Row[] = [];
-      for await (const piece of pieces) {
-        for (const written of task.reduceSorted(piece)) {
-          for (const r of written) rows.push(r);
-          if (rows.length >= spec.outputBatchRows) {
-            recordsOut += rows.length;
-            onProgress({ recordsIn: 0, bytesIn: 0, recordsOut: rows.length });
-            yield rowsToBatch(schema, rows);
-            rows = [];
-          }
+      for (const written of task.reduceSorted(new MergedPairs(readers))) {
+        for (const r of written) rows.push(r);
+        if (rows.length >= spec.outputBatchRows) {
+          recordsOut += rows.length;
+          onProgress({ recordsIn: 0, bytesIn: 0, recordsOut: rows.length });
+          yield rowsToBatch(schema, rows);
+          rows = [];
         }
       }
       if (rows.length > 0) {
@@ -313,7 +285,7 @@ async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknow
     const aheadBatches = Math.max(1, Math.floor(shareRows / 8 / spec.outputBatchRows));
     const maxBufferedRows = Math.max(8192, shareRows - aheadBatches * spec.outputBatchRows);
     const marker = await writeDataset(spec.outputUri, schema, readAhead(batches(), aheadBatches), { partitionBy: spec.partitionBy, overwrite: true, maxBufferedRows, rowsPerFile: Math.min(1_000_000, maxBufferedRows) });
-    return { ok: true, kind: 'reduce', recordsOut, groups: task.groups, marker, spilledRuns: sortStats.spilledFiles, counters: env.counters.toJSON(), bad: env.bad.toState() };
+    return { ok: true, kind: 'reduce', recordsOut, groups: task.groups, marker, counters: env.counters.toJSON(), bad: env.bad.toState() };
   } finally {
     for (const r of readers) r.close();
   }

@@ -98,19 +98,6 @@ export class PairBuffer {
     this.out.pos = 0;
   }
 
-  /** Writes the pairs in the order they were added through `write`, then empties the buffer. */
-  drainInOrder(write: (data: Buffer, start: number, end: number) => void): void {
-    const n = this.count;
-    const data = this.out.buf;
-    const starts = this.starts;
-    for (let i = 0; i < n; i++) {
-      const s = starts[i]!;
-      write(data, s, s + HEADER + this.keyLengths[i]! + data.readUInt32LE(s + 4));
-    }
-    this.count = 0;
-    this.out.pos = 0;
-  }
-
   /** The pairs' indexes in sort order, by native sorts of packed key bytes (up to `packedSortLimit` pairs). */
   private packedOrder(): Int32Array {
     const n = this.count;

@@ -16,7 +16,7 @@ export {
   type ColumnOf,
   type Row,
 } from './record-schema.ts';
-export { configureDuckDb, setDuckDbMemory, duckdb, openConnection as openDuckDbConnection, runSql, sqlLiteral, streamChunks } from './duckdb-room.ts';
+export { configureDuckDb, setDuckDbMemory } from './duckdb-room.ts';
 export { writeParquetFile, sqlTypeOf, type ParquetCompression, type ParquetWriteOptions, type ParquetWriteResult } from './parquet-writer.ts';
 export { readParquetFile, readParquetSchema, countParquetRows, type ParquetReadOptions } from './parquet-reader.ts';
 export { takeRows, concatBatches, sliceRows } from './record-schema.ts';

@@ -6,7 +6,8 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { duckdb, openDuckDbConnection, setDuckDbMemory, streamChunks } from '../../storage/index.ts';
+import { setDuckDbMemory } from '../../storage/index.ts';
+import { duckdb, openConnection as openDuckDbConnection, streamChunks } from '../../storage/duckdb-room.ts';
 
 async function setting(name: string): Promise<string> {
   const conn = await openDuckDbConnection();
