@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     floor: { type: 'string' },
   },
 });
+if (args.tenfold !== undefined && args.tenfold !== 'yes' && args.tenfold !== 'no') throw new Error(`--tenfold: "${args.tenfold}" is neither yes nor no`);
 const events = Number(args.events);
 const segments = Number(args.segments);
 const DATE = INPUT_DATE;

@@ -13,6 +13,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import {
   rowsToBatch,
   setDuckDbMemory,
@@ -137,7 +138,9 @@ export async function executeTask(job: Job, spec: TaskSpec, onProgress: (p: Task
   });
   const env: MapTaskEnv<unknown> = { job: job.name, step: def.name, params: spec.params, counters, bad };
   try {
-    await setDuckDbMemory(spec.duckDbMemoryMb, path.join(spec.spillDir, 'duckdb'));
+    // A worker's DuckDB is the runner's own; the runner's thread's belongs to the whole process (and would keep
+    // a temp directory that is removed with the step), so it is left as the process set it.
+    if (!isMainThread) await setDuckDbMemory(spec.duckDbMemoryMb, path.join(spec.spillDir, 'duckdb'));
     if (spec.kind === 'map') return await mapTask(job, spec, env, onProgress);
     return await reduceTask(job, spec, env, onProgress);
   } catch (error) {

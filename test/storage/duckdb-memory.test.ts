@@ -1,6 +1,6 @@
 /**
- * setDuckDbMemory: the local runner caps each task thread's DuckDB from `memoryMb`, and DuckDB then spills
- * what does not fit into the step's spill directory instead of growing.
+ * setDuckDbMemory: the local runner caps each worker thread's DuckDB from `memoryMb` and points its spill
+ * files at the step's spill directory.
  */
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
