@@ -18,7 +18,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { protos, v1 } from '@google-cloud/dataproc';
+import type { protos as DataprocProtos, v1 as DataprocV1 } from '@google-cloud/dataproc';
 import type { ClientOptions } from 'google-gax';
 import { fileSystemFor, joinUri, readMarker, type PartitionKey } from '../storage/index.ts';
 import type { ClusterJobRequest, ClusterWorkflowRequest, WorkflowSubmitter } from './cluster-submission.ts';
@@ -105,13 +105,20 @@ const MAX_LIVE = 32;
 /** Consecutive passing poll errors tolerated before the run is given up on. */
 const MAX_POLL_ERRORS = 10;
 
+interface DataprocClients {
+  readonly templates: InstanceType<typeof DataprocV1.WorkflowTemplateServiceClient>;
+  readonly jobs: InstanceType<typeof DataprocV1.JobControllerClient>;
+  readonly protos: typeof DataprocProtos;
+}
+
 const INIT_ACTION = fileURLToPath(new URL('../scripts/dataproc-init-node.sh', import.meta.url));
 
 /** Runs workflows on Google Dataproc, one inline workflow template per run. */
 export class DataprocRunner implements WorkflowSubmitter {
   readonly kind = 'dataproc';
-  private readonly templates: InstanceType<typeof v1.WorkflowTemplateServiceClient>;
-  private readonly jobsClient: InstanceType<typeof v1.JobControllerClient>;
+  /** The gRPC clients, made on first use: loading @google-cloud/dataproc costs ~170 ms, which every process
+   * importing the engine (each local worker thread too) would otherwise pay. */
+  private clientsMade: Promise<DataprocClients> | undefined;
   private readonly live: Live[] = [];
   private readonly storageRoot: string;
   private readonly storageUri: string;
@@ -134,14 +141,21 @@ export class DataprocRunner implements WorkflowSubmitter {
     }
     this.pollMs = Math.max(10, options.pollMs ?? 10_000);
     // The project is given, so the client never asks a metadata server for one.
-    const client: ClientOptions = { apiEndpoint: `${options.region}-dataproc.googleapis.com`, projectId: options.projectId, ...options.clientOptions };
-    this.templates = new v1.WorkflowTemplateServiceClient(client);
-    this.jobsClient = new v1.JobControllerClient(client);
+  }
+
+  private clients(): Promise<DataprocClients> {
+    this.clientsMade ??= import('@google-cloud/dataproc').then(({ v1, protos }) => {
+      const client: ClientOptions = { apiEndpoint: `${this.options.region}-dataproc.googleapis.com`, projectId: this.options.projectId, ...this.options.clientOptions };
+      return { templates: new v1.WorkflowTemplateServiceClient(client), jobs: new v1.JobControllerClient(client), protos };
+    });
+    return this.clientsMade;
   }
 
   /** Closes the gRPC channels. */
   async close(): Promise<void> {
-    await Promise.all([this.templates.close(), this.jobsClient.close()]);
+    if (!this.clientsMade) return;
+    const { templates, jobs } = await this.clientsMade;
+    await Promise.all([templates.close(), jobs.close()]);
   }
 
   /** The exact InstantiateInlineWorkflowTemplateRequest of a workflow run (nothing is written or sent). */
@@ -303,8 +317,9 @@ export class DataprocRunner implements WorkflowSubmitter {
 
   private async instantiate(prepared: Prepared, signal?: AbortSignal): Promise<Live> {
     let operation: { name?: string | null };
+    const { templates } = await this.clients();
     try {
-      [operation] = (await this.templates.instantiateInlineWorkflowTemplate(prepared.template as never)) as unknown as [{ name?: string | null }];
+      [operation] = (await templates.instantiateInlineWorkflowTemplate(prepared.template as never)) as unknown as [{ name?: string | null }];
     } catch (e) {
       throw this.submitError(e);
     }
@@ -313,7 +328,7 @@ export class DataprocRunner implements WorkflowSubmitter {
     // Only recent submissions can still be matched by a stage; a long-running scheduler keeps no more.
     if (this.live.length > MAX_LIVE) this.live.splice(0, this.live.length - MAX_LIVE);
     const onAbort = (): void => {
-      void this.templates.cancelOperation({ name: live.operation } as Parameters<typeof this.templates.cancelOperation>[0]).catch(() => undefined);
+      void templates.cancelOperation({ name: live.operation } as Parameters<typeof templates.cancelOperation>[0]).catch(() => undefined);
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     void this.poll(live, signal).finally(() => signal?.removeEventListener('abort', onAbort));
@@ -339,9 +354,10 @@ export class DataprocRunner implements WorkflowSubmitter {
   private async poll(live: Live, signal?: AbortSignal): Promise<void> {
     let cancelledAt: number | undefined;
     let errors = 0;
+    const { templates, protos } = await this.clients();
     for (;;) {
       try {
-        const op = await this.templates.checkInstantiateInlineWorkflowTemplateProgress(live.operation);
+        const op = await templates.checkInstantiateInlineWorkflowTemplateProgress(live.operation);
         // Decoded here, not taken from op.metadata: gax leaves the metadata of an operation that ended in an error undecoded.
         const raw = (op.latestResponse as { metadata?: { value?: Uint8Array | null } | null }).metadata?.value;
         const metadata = raw ? (protos.google.cloud.dataproc.v1.WorkflowMetadata.decode(raw) as { graph?: { nodes?: { stepId?: string; state?: number | string; jobId?: string; error?: string }[] } }) : null;
@@ -504,7 +520,7 @@ export class DataprocRunner implements WorkflowSubmitter {
     let details = node.error ?? '';
     if (node.jobId) {
       try {
-        const [j] = await this.jobsClient.getJob({ projectId: this.options.projectId, region: this.options.region, jobId: node.jobId });
+        const [j] = await (await this.clients()).jobs.getJob({ projectId: this.options.projectId, region: this.options.region, jobId: node.jobId });
         if (j.driverOutputResourceUri) driver = j.driverOutputResourceUri;
         if (!details && j.status?.details) details = j.status.details;
       } catch (e) {

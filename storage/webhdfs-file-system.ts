@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import type { FileEntry, FileSystem, LocalWrite, ReadRange, WriteSource, WrittenFile } from './file-system.ts';
 import { StorageError } from './storage-error.ts';
 import { baseName, parentUri } from './storage-uri.ts';
@@ -63,7 +63,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** A webhdfs:// file system for one namenode (`host:port` of its HTTP address). */
 export class WebHdfsFileSystem implements FileSystem {
-  private readonly agent: Agent;
+  /** The connection pool, made on first request: undici is loaded then (~60 ms), not by every process importing storage. */
+  private agent: Promise<{ agent: Agent; request: typeof import('undici').request }> | undefined;
   private readonly cache: LocalCopies;
   /** HTTP addresses of this authority's namenodes: one, or the HA pair of a nameservice, tried in turn. */
   private readonly namenodes: readonly string[];
@@ -75,8 +76,6 @@ export class WebHdfsFileSystem implements FileSystem {
     readonly authority: string,
     private readonly options: WebHdfsFileSystemOptions = {},
   ) {
-    const timeout = options.timeoutMs ?? 60_000;
-    this.agent = new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connectTimeout: Math.min(timeout, 30_000), keepAliveTimeout: 10_000 });
     this.cache = new LocalCopies((options.localCopyMb ?? 2048) * 1024 * 1024);
     const ha = options.nameservices?.[authority];
     // Hadoop's default namenode HTTP port when the URI names none.
@@ -85,7 +84,7 @@ export class WebHdfsFileSystem implements FileSystem {
 
   /** Closes the pooled connections. */
   async close(): Promise<void> {
-    await this.agent.close();
+    if (this.agent) await (await this.agent).agent.close();
   }
 
   async list(uri: string, options: { recursive?: boolean } = {}): Promise<FileEntry[]> {
@@ -430,7 +429,12 @@ export class WebHdfsFileSystem implements FileSystem {
   private async request(url: string, method: string, body: Buffer | Readable | undefined, headers: Record<string, string>): Promise<Answer> {
     // The CSRF header (dfs.webhdfs.rest-csrf.enabled) is sent always: only its presence counts, and servers without the filter ignore it.
     const all = { 'x-xsrf-header': 'courier', ...headers };
-    const res = await request(url, { method: method as Dispatcher.HttpMethod, dispatcher: this.agent, headers: all, ...(body !== undefined ? { body } : {}) });
+    this.agent ??= import('undici').then(({ Agent, request }) => {
+      const timeout = this.options.timeoutMs ?? 60_000;
+      return { agent: new Agent({ headersTimeout: timeout, bodyTimeout: timeout, connectTimeout: Math.min(timeout, 30_000), keepAliveTimeout: 10_000 }), request };
+    });
+    const { agent, request } = await this.agent;
+    const res = await request(url, { method: method as Dispatcher.HttpMethod, dispatcher: agent, headers: all, ...(body !== undefined ? { body } : {}) });
     return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 
