@@ -88,24 +88,15 @@ export class InlineRunner implements JobRunner {
       const outSchema = step.output.schema;
       const batchRows = this.options.outputBatchRows ?? 8192;
       async function* outputBatches(): AsyncGenerator<ColumnBatch> {
-        let rows: Row[] = [];
         for (let p = 0; p < partitions.length; p++) {
           const pairs = partitions[p]!;
           partitions[p] = [];
           pairs.sort((a, b) => compareKeys(a.key, b.key));
-          for (const written of reduceTask.reduceSorted(new ArrayPairs(pairs))) {
-            for (const r of written) rows.push(r);
-            if (rows.length >= batchRows) {
-              counts.recordsOut += rows.length;
-              yield rowsToBatch(outSchema, rows);
-              rows = [];
-              progress('reduce');
-            }
+          for (const batch of reduceTask.reduceSorted(new ArrayPairs(pairs), batchRows)) {
+            counts.recordsOut += batch.numRows;
+            yield batch;
+            progress('reduce');
           }
-        }
-        if (rows.length > 0) {
-          counts.recordsOut += rows.length;
-          yield rowsToBatch(outSchema, rows);
         }
         reduceGroups = reduceTask.groups;
         // Judge the rate before writeDataset commits: a failed step leaves no marked output.

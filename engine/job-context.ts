@@ -3,11 +3,10 @@
  * everywhere. The collectors behind them buffer one call's effects and keep them only if the call returns,
  * so a record that throws contributes nothing but its bad-record entry, in every runner.
  */
-import type { Row } from '../storage/index.ts';
 import { CounterSet, checkCounterArgs } from './counters.ts';
 import { compareKeys, type Key } from './key-order.ts';
 import { checkKey, copyValue } from './shippable.ts';
-import type { OutputRecordCheck } from './output-record.ts';
+import type { OutputColumns } from './output-columns.ts';
 
 /** What every context offers. */
 export interface StepContext<P = unknown> {
@@ -198,17 +197,31 @@ export class CombineCollector<P = unknown> extends Collector<P, ShufflePair> imp
   }
 }
 
-/** Collects the records reduce calls write, checked against the output schema. */
-export class ReduceCollector<P = unknown> extends Collector<P, Row> implements ReduceContext<P> {
+/**
+ * Puts the records reduce calls write into the output columns, checked against the output schema; a call that
+ * throws leaves none of its records there.
+ */
+export class ReduceCollector<P = unknown> extends Collector<P, never> implements ReduceContext<P> {
+  private rowMark = 0;
 
   constructor(
     env: TaskEnv<P>,
-    private readonly check: OutputRecordCheck,
+    private readonly output: OutputColumns,
   ) {
     super(env);
   }
 
   write(record: OutputRecord): void {
-    this.out.push(this.check(record));
+    this.output.append(record);
+  }
+
+  override begin(): void {
+    super.begin();
+    this.rowMark = this.output.rows;
+  }
+
+  override rollback(): void {
+    super.rollback();
+    this.output.truncate(this.rowMark);
   }
 }

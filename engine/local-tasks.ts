@@ -265,20 +265,10 @@ async function reduceTask(job: Job, spec: ReduceTaskSpec, env: MapTaskEnv<unknow
     for (const run of runs) readers.push(new RunReader(run));
     const schema = spec.schema;
     async function* batches(): AsyncGenerator<ColumnBatch> {
-      let rows: Row[] = [];
-      for (const written of task.reduceSorted(new MergedPairs(readers))) {
-        for (const r of written) rows.push(r);
-        if (rows.length >= spec.outputBatchRows) {
-          recordsOut += rows.length;
-          onProgress({ recordsIn: 0, bytesIn: 0, recordsOut: rows.length });
-          yield rowsToBatch(schema, rows);
-          rows = [];
-        }
-      }
-      if (rows.length > 0) {
-        recordsOut += rows.length;
-        onProgress({ recordsIn: 0, bytesIn: 0, recordsOut: rows.length });
-        yield rowsToBatch(schema, rows);
+      for (const batch of task.reduceSorted(new MergedPairs(readers), spec.outputBatchRows)) {
+        recordsOut += batch.numRows;
+        onProgress({ recordsIn: 0, bytesIn: 0, recordsOut: batch.numRows });
+        yield batch;
       }
     }
     // Output rows wait in writeDataset's buffer until a file is written: keep that buffer within the memory share

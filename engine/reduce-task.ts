@@ -1,13 +1,14 @@
 /**
  * The reduce side of a step, free of I/O: walks key-sorted pairs, cuts them into groups on the first
  * `groupFields` key parts, calls the reducer once per group with a single-pass stream of its values, and
- * yields the records it writes. Sorted pairs may come from memory (inline) or a merge of spilled runs.
+ * yields the records it writes as column batches. Sorted pairs may come from memory (inline) or a merge of
+ * spilled runs.
  */
-import type { Row } from '../storage/index.ts';
+import type { ColumnBatch } from '../storage/index.ts';
 import type { AnyStep } from './job-definition.ts';
 import { ReduceCollector, type ShufflePair } from './job-context.ts';
 import { compareKeys, type Key } from './key-order.ts';
-import { outputRecordCheck } from './output-record.ts';
+import { OutputColumns } from './output-columns.ts';
 import { isThenable, type MapTaskEnv } from './map-task.ts';
 
 const SAMPLE_VALUES = 20;
@@ -16,6 +17,7 @@ const SAMPLE_VALUES = 20;
 export class ReduceTask<P = unknown> {
   private readonly reducer: (key: Key, values: Iterable<unknown>, ctx: ReduceCollector<P>) => unknown;
   private readonly ctx: ReduceCollector<P>;
+  private readonly output: OutputColumns;
   /** Reduce calls made. */
   groups = 0;
 
@@ -25,11 +27,15 @@ export class ReduceTask<P = unknown> {
     private readonly groupFields: number,
   ) {
     this.reducer = step.reduce as (key: Key, values: Iterable<unknown>, ctx: ReduceCollector<P>) => unknown;
-    this.ctx = new ReduceCollector(env, outputRecordCheck(step.output.schema, `step "${step.name}" reduce write`));
+    this.output = new OutputColumns(step.output.schema, `step "${step.name}" reduce write`);
+    this.ctx = new ReduceCollector(env, this.output);
   }
 
-  /** Yields, group by group, the records the reducer writes for `sorted` (pairs in key order). */
-  *reduceSorted(sorted: SortedPairs): Generator<Row[]> {
+  /**
+   * Yields the records the reducer writes for `sorted` (pairs in key order) as batches of at least `batchRows`
+   * rows (cut between groups), the last one smaller.
+   */
+  *reduceSorted(sorted: SortedPairs, batchRows: number): Generator<ColumnBatch> {
     const cursor = new PairCursor(sorted);
     const gf = this.groupFields;
     const where = `step "${this.env.step}" reduce`;
@@ -57,9 +63,9 @@ export class ReduceTask<P = unknown> {
       } else {
         ctx.commit();
       }
-      const rows = ctx.take();
-      if (rows.length > 0) yield rows;
+      if (this.output.rows >= batchRows) yield this.output.take();
     }
+    if (this.output.rows > 0) yield this.output.take();
   }
 }
 

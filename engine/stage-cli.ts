@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import * as v8 from 'node:v8';
-import type { RecordSchema, Row } from '../storage/index.ts';
+import { batchToRows, type RecordSchema, type Row } from '../storage/index.ts';
 import { BadRecordLog, type BadRecordState } from './bad-records.ts';
 import { CounterSet, type Counters } from './counters.ts';
 import { isStepOutputInput, LINE_SCHEMA, type AnyStep, type Job, type StepInput } from './job-definition.ts';
@@ -342,7 +342,10 @@ function reduceCommand(step: AnyStep, env: MapTaskEnv<unknown>, out: LineWriter,
   const shuffle = resolveShuffle(step.shuffle);
   const task = new ReduceTask(env, step, shuffle.groupFields);
   const encode = rowLineEncoder(step.output.schema, step.output.schema.fields.map((f) => f.name), RECORD_TAG + '\t');
-  for (const rows of task.reduceSorted(new LinePairs(new LineReader(0), out))) {
+  const schema = step.output.schema;
+  // Batches of one: the protocol is a line per record, and a record's line goes out as soon as its group is reduced.
+  for (const batch of task.reduceSorted(new LinePairs(new LineReader(0), out), 1)) {
+    const rows = batchToRows(schema, batch);
     for (const row of rows) out.line(encode(row));
     const before = figures.recordsOut;
     figures.recordsOut += rows.length;
