@@ -17,11 +17,16 @@ export function checkCounterArgs(group: unknown, name: unknown, n: unknown): voi
 /** A mutable set of counters. */
 export class CounterSet {
   private readonly groups = new Map<string, Map<string, number>>();
+  // The group last added to: user code counts in one or two groups per record, so this saves a lookup per count.
+  private lastGroupName: string | undefined;
+  private lastGroup: Map<string, number> | undefined;
 
   /** Adds `n` to a counter (arguments already checked). */
   add(group: string, name: string, n: number): void {
-    let g = this.groups.get(group);
+    let g = group === this.lastGroupName ? this.lastGroup : this.groups.get(group);
     if (!g) this.groups.set(group, (g = new Map()));
+    this.lastGroupName = group;
+    this.lastGroup = g;
     g.set(name, (g.get(name) ?? 0) + n);
   }
 

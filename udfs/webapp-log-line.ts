@@ -9,8 +9,9 @@
  * `user_agent` the User-Agent header (`-` when absent). A cookie sync is a request to `/sync?partner=<id>&puid=<id>`
  * (parameters in any order, others allowed) answered 2xx/3xx and carrying our cookie id.
  *
- * The parser is the refresher's hot path (tens of millions of lines): one split on tabs, char-code checks, no
- * backtracking regular expressions, and shared result objects for the lines it drops.
+ * The parser is the refresher's hot path (tens of millions of lines): native scans for garbage and tabs, fields
+ * read in place (only those kept are sliced out), timestamps of the same hour without Date.UTC, and shared result
+ * objects for the lines it drops.
  */
 
 /** The fields of one log line, as the webapp writes them. */
@@ -139,12 +140,7 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-
 
 /** True for 22 base64url characters (our cookie id; the `-` of a request without cookie is not one). */
 export function isWellFormedCookieId(s: string): boolean {
-  if (s.length !== COOKIE_ID_LENGTH) return false;
-  for (let i = 0; i < COOKIE_ID_LENGTH; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128 || BASE64URL[c] === 0) return false;
-  }
-  return true;
+  return isCookieIdAt(s, 0, s.length);
 }
 
 /** Digits of `s` from `at`, `n` of them, as a number; -1 if any is not a digit. */
@@ -158,43 +154,57 @@ function digits(s: string, at: number, n: number): number {
   return v;
 }
 
-/** A whole number of up to 15 digits, or -1. */
-function wholeNumber(s: string): number {
-  if (s.length === 0 || s.length > 15) return -1;
-  return digits(s, 0, s.length);
+/** A whole number of 1 to 15 digits at `s[from, to)`, or -1. */
+function wholeNumberAt(s: string, from: number, to: number): number {
+  const n = to - from;
+  if (n === 0 || n > 15) return -1;
+  return digits(s, from, n);
 }
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** The last hour met (as yyyymmddhh) and its start in epoch ms: a log file's timestamps run in order. */
+let lastHourKey = -1;
+let lastHourStart = 0;
+
 /** Parses `YYYY-MM-DDTHH:MM:SS.mmmZ` strictly to epoch ms; NaN if it is anything else. */
 export function parseLogTimestamp(s: string): number {
+  return s.length === 24 ? timestampAt(s, 0) : Number.NaN;
+}
+
+/** The timestamp of the 24 characters of `s` from `at` (see parseLogTimestamp). */
+function timestampAt(s: string, at: number): number {
   if (
-    s.length !== 24 ||
-    s.charCodeAt(4) !== 45 || // -
-    s.charCodeAt(7) !== 45 ||
-    s.charCodeAt(10) !== 84 || // T
-    s.charCodeAt(13) !== 58 || // :
-    s.charCodeAt(16) !== 58 ||
-    s.charCodeAt(19) !== 46 || // .
-    s.charCodeAt(23) !== 90 // Z
+    s.charCodeAt(at + 4) !== 45 || // -
+    s.charCodeAt(at + 7) !== 45 ||
+    s.charCodeAt(at + 10) !== 84 || // T
+    s.charCodeAt(at + 13) !== 58 || // :
+    s.charCodeAt(at + 16) !== 58 ||
+    s.charCodeAt(at + 19) !== 46 || // .
+    s.charCodeAt(at + 23) !== 90 // Z
   ) {
     return Number.NaN;
   }
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 2);
-  const day = digits(s, 8, 2);
-  const hour = digits(s, 11, 2);
-  const minute = digits(s, 14, 2);
-  const second = digits(s, 17, 2);
-  const milli = digits(s, 20, 3);
+  const year = digits(s, at, 4);
+  const month = digits(s, at + 5, 2);
+  const day = digits(s, at + 8, 2);
+  const hour = digits(s, at + 11, 2);
+  const minute = digits(s, at + 14, 2);
+  const second = digits(s, at + 17, 2);
+  const milli = digits(s, at + 20, 3);
   if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) {
     return Number.NaN;
   }
+  const within = minute * 60_000 + second * 1000 + milli;
+  const hourKey = ((year * 100 + month) * 100 + day) * 100 + hour;
+  if (hourKey === lastHourKey) return lastHourStart + within;
   const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0;
   if (day > DAYS_IN_MONTH[month - 1]! + leap) return Number.NaN;
   // Date.UTC reads years 0-99 as 1900-1999; 400 Gregorian years later is the same calendar, 146097 days on.
-  if (year < 100) return Date.UTC(year + 400, month - 1, day, hour, minute, second, milli) - 146_097 * 86_400_000;
-  return Date.UTC(year, month - 1, day, hour, minute, second, milli);
+  const start = year < 100 ? Date.UTC(year + 400, month - 1, day, hour) - 146_097 * 86_400_000 : Date.UTC(year, month - 1, day, hour);
+  lastHourKey = hourKey;
+  lastHourStart = start;
+  return start + within;
 }
 
 /** The value of query parameter `name` in `query` (text after `?`), raw; undefined when absent. First one wins. */
@@ -221,34 +231,39 @@ function queryParam(query: string, name: string): string | undefined {
  */
 export function parseWebappLogLine(line: string): WebappLogRecord {
   if (line.length > 0 && line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
-  if (line.length === 0) return MALFORMED.empty;
-  if (line.length > MAX_LOG_LINE_LENGTH) return MALFORMED['over-long'];
+  const len = line.length;
+  if (len === 0) return MALFORMED.empty;
+  if (len > MAX_LOG_LINE_LENGTH) return MALFORMED['over-long'];
+  // Native scans (a regular expression, indexOf) beat a JS loop over char codes by 2-4x here.
   if (GARBAGE.test(line)) return MALFORMED.garbage;
-  const f = line.split('\t');
-  if (f.length !== 8) return MALFORMED['field-count'];
-  const host = f[1]!;
-  const method = f[2]!;
-  const target = f[3]!;
-  if (host.length === 0 || method.length === 0 || target.length === 0 || f[6]!.length === 0) return MALFORMED['missing-field'];
-  const ts = parseLogTimestamp(f[0]!);
+  const t0 = line.indexOf('\t');
+  const t1 = t0 < 0 ? -1 : line.indexOf('\t', t0 + 1);
+  const t2 = t1 < 0 ? -1 : line.indexOf('\t', t1 + 1);
+  const t3 = t2 < 0 ? -1 : line.indexOf('\t', t2 + 1);
+  const t4 = t3 < 0 ? -1 : line.indexOf('\t', t3 + 1);
+  const t5 = t4 < 0 ? -1 : line.indexOf('\t', t4 + 1);
+  const t6 = t5 < 0 ? -1 : line.indexOf('\t', t5 + 1);
+  if (t6 < 0 || line.indexOf('\t', t6 + 1) >= 0) return MALFORMED['field-count'];
+  // Fields: ts [0,t0) host (t0,t1) method (t1,t2) target (t2,t3) status (t3,t4) cookie (t4,t5) ua (t5,t6) latency (t6,len).
+  if (t1 === t0 + 1 || t2 === t1 + 1 || t3 === t2 + 1 || t6 === t5 + 1) return MALFORMED['missing-field'];
+  const ts = t0 === 24 ? timestampAt(line, 0) : Number.NaN;
   if (ts !== ts) return MALFORMED['bad-timestamp'];
-  for (let i = 0; i < method.length; i++) {
-    const c = method.charCodeAt(i);
+  for (let i = t1 + 1; i < t2; i++) {
+    const c = line.charCodeAt(i);
     if (c < 65 || c > 90) return MALFORMED['bad-method'];
   }
-  const statusText = f[4]!;
-  const status = statusText.length === 3 ? digits(statusText, 0, 3) : -1;
+  const status = t4 - t3 === 4 ? digits(line, t3 + 1, 3) : -1;
   if (status < 100 || status > 599) return MALFORMED['bad-status'];
-  if (wholeNumber(f[7]!) < 0) return MALFORMED['bad-latency'];
-  const cookieId = f[5]!;
-  const noCookie = cookieId.length === 1 && cookieId.charCodeAt(0) === 45;
-  if (!noCookie && !isWellFormedCookieId(cookieId)) return MALFORMED['bad-cookie-id'];
+  if (wholeNumberAt(line, t6 + 1, len) < 0) return MALFORMED['bad-latency'];
+  const noCookie = t5 - t4 === 2 && line.charCodeAt(t4 + 1) === 45;
+  if (!noCookie && !isCookieIdAt(line, t4 + 1, t5)) return MALFORMED['bad-cookie-id'];
 
   // The sync endpoint: `/sync` exactly, with or without a query string.
-  if (!target.startsWith(SYNC_PATH) || (target.length > SYNC_PATH.length && target.charCodeAt(SYNC_PATH.length) !== 63)) return OTHER;
-  const query = target.length > SYNC_PATH.length ? target.slice(SYNC_PATH.length + 1) : '';
+  const pathEnd = t2 + 1 + SYNC_PATH.length;
+  if (!line.startsWith(SYNC_PATH, t2 + 1) || (t3 > pathEnd && line.charCodeAt(pathEnd) !== 63) || t3 < pathEnd) return OTHER;
+  const query = t3 > pathEnd ? line.slice(pathEnd + 1, t3) : '';
   const partnerText = queryParam(query, 'partner');
-  const partnerId = partnerText === undefined || partnerText.length > 10 ? -1 : wholeNumber(partnerText);
+  const partnerId = partnerText === undefined || partnerText.length > 10 ? -1 : wholeNumberAt(partnerText, 0, partnerText.length);
   if (partnerId < 1 || partnerId > MAX_PARTNER_ID) return MALFORMED['bad-partner'];
   let puid = queryParam(query, 'puid');
   if (puid === undefined || puid.length === 0) return MALFORMED['missing-puid'];
@@ -264,5 +279,15 @@ export function parseWebappLogLine(line: string): WebappLogRecord {
   }
   if (puid.length > MAX_PARTNER_USER_ID_LENGTH) return MALFORMED['bad-puid'];
   if (noCookie || status < 200 || status >= 400) return OTHER;
-  return { kind: 'sync', ts, cookieId, partnerId, partnerUserId: puid, host };
+  return { kind: 'sync', ts, cookieId: line.slice(t4 + 1, t5), partnerId, partnerUserId: puid, host: line.slice(t0 + 1, t1) };
+}
+
+/** True when `s[from, to)` is 22 base64url characters (our cookie id). */
+function isCookieIdAt(s: string, from: number, to: number): boolean {
+  if (to - from !== COOKIE_ID_LENGTH) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128 || BASE64URL[c] === 0) return false;
+  }
+  return true;
 }

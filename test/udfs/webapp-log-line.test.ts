@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
   formatLogTimestamp,
   formatSyncTarget,
@@ -176,5 +177,30 @@ describe('parseWebappLogLine', () => {
     // Years below 100 are those years, not 1900-1999 as Date.UTC would read them (a damaged '2026' as '0026').
     expect(new Date(parseLogTimestamp('0026-11-23T14:05:09.123Z')).toISOString()).toBe('0026-11-23T14:05:09.123Z');
     expect(new Date(parseLogTimestamp('0000-02-29T00:00:00.000Z')).toISOString()).toBe('0000-02-29T00:00:00.000Z');
+  });
+});
+
+describe('parseLogTimestamp keeps the last hour it met', () => {
+  it('reads any instant right, in any order: hour reuse never leaks into another hour', () => {
+    const first = Date.parse('0000-01-01T00:00:00.000Z');
+    const last = Date.parse('9999-12-31T23:59:59.999Z');
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: first, max: last }), { minLength: 1, maxLength: 50 }), fc.integer({ min: 0, max: 3_599_999 }), (instants, step) => {
+        // Each instant with neighbours in the same hour or the next and previous ones.
+        for (const ms of instants.flatMap((t) => [t, t + step, t - step])) {
+          if (ms < first || ms > last) continue;
+          expect(parseLogTimestamp(new Date(ms).toISOString())).toBe(ms);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a day the month does not have right after a good hour of the day before', () => {
+    expect(parseLogTimestamp('2026-02-28T23:10:00.000Z')).toBe(Date.UTC(2026, 1, 28, 23, 10));
+    expect(parseLogTimestamp('2026-02-29T23:10:00.000Z')).toBeNaN();
+    expect(parseLogTimestamp('2024-02-29T23:10:00.000Z')).toBe(Date.UTC(2024, 1, 29, 23, 10));
+    expect(parseLogTimestamp('0004-02-29T01:00:00.000Z')).toBe(Date.parse('0004-02-29T01:00:00.000Z'));
+    expect(parseLogTimestamp('0004-02-29T01:59:59.999Z')).toBe(Date.parse('0004-02-29T01:59:59.999Z'));
   });
 });
