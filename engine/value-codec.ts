@@ -68,8 +68,7 @@ function writeValue(out: ByteOut, v: unknown, depth: number): boolean {
     case 'number':
       if ((v | 0) === v) {
         out.room(5);
-        out.buf[out.pos] = INT32;
-        out.buf.writeInt32LE(v, out.pos + 1);
+        writeInt32(out.buf, out.pos, v);
         out.pos += 5;
         return true;
       }
@@ -101,7 +100,13 @@ function writeValue(out: ByteOut, v: unknown, depth: number): boolean {
     writeVarint(out, n);
     for (let i = 0; i < n; i++) {
       const x: unknown = v[i];
-      if (x === undefined || !writeValue(out, x, depth + 1)) return false;
+      // Whole numbers inline: lists of ids (segment lists) are the common array, and a call per element cost more
+      // than the element.
+      if (typeof x === 'number' && (x | 0) === x) {
+        out.room(5);
+        writeInt32(out.buf, out.pos, x);
+        out.pos += 5;
+      } else if (x === undefined || !writeValue(out, x, depth + 1)) return false;
     }
     return true;
   }
@@ -124,6 +129,15 @@ function writeValue(out: ByteOut, v: unknown, depth: number): boolean {
     if (x !== undefined && !writeValue(out, x, depth + 1)) return false;
   }
   return true;
+}
+
+/** A tagged int32 at `buf[at, at + 5)`, little-endian (Buffer#writeInt32LE checks its arguments on every call). */
+function writeInt32(buf: Buffer, at: number, v: number): void {
+  buf[at] = INT32;
+  buf[at + 1] = v;
+  buf[at + 2] = v >> 8;
+  buf[at + 3] = v >> 16;
+  buf[at + 4] = v >> 24;
 }
 
 function writeString(out: ByteOut, s: string): void {
@@ -195,7 +209,7 @@ function readValue(): unknown {
     case TRUE:
       return true;
     case INT32: {
-      const v = src.readInt32LE(at);
+      const v = src[at]! | (src[at + 1]! << 8) | (src[at + 2]! << 16) | (src[at + 3]! << 24);
       at += 4;
       return v;
     }
@@ -211,7 +225,12 @@ function readValue(): unknown {
     case ARRAY: {
       const n = readVarint();
       const a = new Array<unknown>(n);
-      for (let i = 0; i < n; i++) a[i] = readValue();
+      for (let i = 0; i < n; i++) {
+        if (src[at] === INT32) {
+          a[i] = src[at + 1]! | (src[at + 2]! << 8) | (src[at + 3]! << 16) | (src[at + 4]! << 24);
+          at += 5;
+        } else a[i] = readValue();
+      }
       return a;
     }
     case OBJECT:

@@ -21,6 +21,7 @@ describe('value codec', () => {
       '\ud800', 'x\udc00y'.repeat(30), [], [1, [2, [3, []]]], {}, { a: 1, b: undefined, c: 'x' }, { 'é': 1, '\ud800': 2, '': 3 },
       JSON.parse('{"__proto__": {"x": 1}, "y": 2}'), Object.assign(Object.create(null), { n: 1 }), { s: Array.from({ length: 300 }, (_, i) => i) },
       'k'.repeat(70_000), { ['long key '.repeat(20)]: [null, true] },
+      [-2147483648, 2147483647, -1, -0, 0.5, 2147483648, -2147483649, 'x', null, [7, -7]],
     ];
     for (const v of cases) {
       const back = roundTrip(v);
