@@ -35,7 +35,8 @@ const memoryMb = Number(args['memory-mb']);
 const DATE = '2026-11-23';
 /** One day's share of the article's 4.5 billion syncs a month. */
 const ARTICLE_DAY_LINES = 150_000_000;
-const GOAL_MINUTES = 15;
+/** The goal of the engine issue (round 3): a day of the article's scale in under 5 minutes on this machine. */
+const GOAL_MINUTES = 5;
 
 const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'courier-bench-daily-'));
 const root = toStorageUri(dir);
