@@ -163,8 +163,8 @@ function wholeNumberAt(s: string, from: number, to: number): number {
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The last hour met (as yyyymmddhh) and its start in epoch ms: a log file's timestamps run in order. */
-let lastHourKey = -1;
+/** The last hour met, as its `YYYY-MM-DDTHH` text, and its start in epoch ms: a log file's timestamps run in order. */
+let lastHourText = '';
 let lastHourStart = 0;
 
 /** Parses `YYYY-MM-DDTHH:MM:SS.mmmZ` strictly to epoch ms; NaN if it is anything else. */
@@ -172,37 +172,36 @@ export function parseLogTimestamp(s: string): number {
   return s.length === 24 ? timestampAt(s, 0) : Number.NaN;
 }
 
-/** The timestamp of the 24 characters of `s` from `at` (see parseLogTimestamp). */
+/** Two digits of `s` at `at` as a number, or -1. */
+function twoDigits(s: string, at: number): number {
+  const a = s.charCodeAt(at) - 48;
+  const b = s.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The timestamp of the 24 characters of `s` from `at` (see parseLogTimestamp). Within the hour last met only
+ * `MM:SS.mmmZ` is read: the `YYYY-MM-DDTHH` text is compared whole (a native compare) instead of parsed again.
+ */
 function timestampAt(s: string, at: number): number {
-  if (
-    s.charCodeAt(at + 4) !== 45 || // -
-    s.charCodeAt(at + 7) !== 45 ||
-    s.charCodeAt(at + 10) !== 84 || // T
-    s.charCodeAt(at + 13) !== 58 || // :
-    s.charCodeAt(at + 16) !== 58 ||
-    s.charCodeAt(at + 19) !== 46 || // .
-    s.charCodeAt(at + 23) !== 90 // Z
-  ) {
-    return Number.NaN;
-  }
-  const year = digits(s, at, 4);
-  const month = digits(s, at + 5, 2);
-  const day = digits(s, at + 8, 2);
-  const hour = digits(s, at + 11, 2);
-  const minute = digits(s, at + 14, 2);
-  const second = digits(s, at + 17, 2);
+  if (s.charCodeAt(at + 13) !== 58 || s.charCodeAt(at + 16) !== 58 || s.charCodeAt(at + 19) !== 46 || s.charCodeAt(at + 23) !== 90) return Number.NaN;
+  const minute = twoDigits(s, at + 14);
+  const second = twoDigits(s, at + 17);
   const milli = digits(s, at + 20, 3);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) {
-    return Number.NaN;
-  }
+  if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return Number.NaN;
   const within = minute * 60_000 + second * 1000 + milli;
-  const hourKey = ((year * 100 + month) * 100 + day) * 100 + hour;
-  if (hourKey === lastHourKey) return lastHourStart + within;
+  if (lastHourText.length === 13 && s.startsWith(lastHourText, at)) return lastHourStart + within;
+  if (s.charCodeAt(at + 4) !== 45 || s.charCodeAt(at + 7) !== 45 || s.charCodeAt(at + 10) !== 84) return Number.NaN; // - - T
+  const year = digits(s, at, 4);
+  const month = twoDigits(s, at + 5);
+  const day = twoDigits(s, at + 8);
+  const hour = twoDigits(s, at + 11);
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return Number.NaN;
   const leap = month === 2 && (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) ? 1 : 0;
   if (day > DAYS_IN_MONTH[month - 1]! + leap) return Number.NaN;
   // Date.UTC reads years 0-99 as 1900-1999; 400 Gregorian years later is the same calendar, 146097 days on.
   const start = year < 100 ? Date.UTC(year + 400, month - 1, day, hour) - 146_097 * 86_400_000 : Date.UTC(year, month - 1, day, hour);
-  lastHourKey = hourKey;
+  lastHourText = s.slice(at, at + 13);
   lastHourStart = start;
   return start + within;
 }
