@@ -83,13 +83,15 @@ const BUFFER_SHARE = 0.4;
 const DUCKDB_SHARE = 0.3;
 const MIN_DUCKDB_MB = 256;
 /**
- * Each worker's young generation: a quarter of its old-generation cap, from 32 to 192 MiB (counted against
- * `memoryMb` with the rest of the process). Map and reduce allocate short-lived rows and values by the million,
- * and a small young generation scavenges so often that it shows: V8's default (16 MiB semi-spaces) cost ~8% of
- * the bench job's time, and 96 MiB against 192 MiB cost the daily refresher 3-5% (20.5 s against 19.5 s).
+ * Each worker's young generation (counted against `memoryMb` with the rest of the process): 192 MiB when the
+ * worker's heap cap is at least 768 MiB, else 96. Map and reduce allocate short-lived rows and values by the
+ * million, and a small young generation scavenges so often that it shows: V8's default (16 MiB semi-spaces) cost
+ * ~8% of the bench job's time, and 96 MiB against 192 MiB cost the daily refresher (memoryMb 2048) 3-5%. V8 rounds
+ * the semi-spaces up to powers of two, so anything between the two steps costs as much memory as 192: at
+ * memoryMb 1024, 102 MiB took the 3M bench's peak RSS from 0.95 to 1.12 × the cap.
  */
 function youngGenerationMb(heapMb: number): number {
-  return Math.min(192, Math.max(32, Math.floor(heapMb / 4)));
+  return heapMb >= 768 ? 192 : 96;
 }
 
 /** A worker's heap is never capped below this: tsx, the engine and a job need it to start. */
