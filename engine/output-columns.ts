@@ -60,7 +60,8 @@ export class OutputColumns {
       }
     });
     this.rows = 0;
-    this.allocate(this.initialCapacity);
+    // The next batch is likely as large as this one: start there rather than grow through the doublings again.
+    this.allocate(Math.max(this.initialCapacity, n));
     return anyValid ? { numRows: n, columns, valid } : { numRows: n, columns };
   }
 

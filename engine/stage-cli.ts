@@ -338,13 +338,16 @@ class LinePairs implements SortedPairs {
   }
 }
 
+/** Output rows a reduce stage collects before writing their lines. */
+const STAGE_OUTPUT_BATCH_ROWS = 4096;
+
 function reduceCommand(step: AnyStep, env: MapTaskEnv<unknown>, out: LineWriter, figures: { recordsOut: number; groups: number }): void {
   const shuffle = resolveShuffle(step.shuffle);
   const task = new ReduceTask(env, step, shuffle.groupFields);
   const encode = rowLineEncoder(step.output.schema, step.output.schema.fields.map((f) => f.name), RECORD_TAG + '\t');
   const schema = step.output.schema;
-  // Batches of one: the protocol is a line per record, and a record's line goes out as soon as its group is reduced.
-  for (const batch of task.reduceSorted(new LinePairs(new LineReader(0), out), 1)) {
+  // The protocol is a line per record; batches of a few thousand rows keep the output columns' allocations rare.
+  for (const batch of task.reduceSorted(new LinePairs(new LineReader(0), out), STAGE_OUTPUT_BATCH_ROWS)) {
     const rows = batchToRows(schema, batch);
     for (const row of rows) out.line(encode(row));
     const before = figures.recordsOut;
