@@ -5,11 +5,9 @@
  * It holds a step's whole map output in memory: use it on small data; the local runner spills.
  */
 import {
-  rowsToBatch,
   writeDataset,
   type ColumnBatch,
   type DatasetMarker,
-  type Row,
 } from '../storage/index.ts';
 import type { ShufflePair } from './job-context.ts';
 import type { Job } from './job-definition.ts';

@@ -15,14 +15,12 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import {
-  rowsToBatch,
   setDuckDbMemory,
   writeDataset,
   type ColumnBatch,
   type DatasetMarker,
   type PartitionSpec,
   type RecordSchema,
-  type Row,
 } from '../storage/index.ts';
 import { BadRecordLog, type BadRecordState } from './bad-records.ts';
 import { CounterSet, type Counters } from './counters.ts';

@@ -4,7 +4,7 @@
  * the whole Parquet write later, and a typo'd field name is caught rather than silently dropped. No row object is
  * made or kept: the columns are the write batch.
  */
-import type { ColumnBatch, ColumnValues, FieldSpec, RecordSchema } from '../storage/index.ts';
+import { allocateColumn, type ColumnBatch, type ColumnValues, type FieldSpec, type RecordSchema } from '../storage/index.ts';
 import { kindOf } from './shippable.ts';
 
 /** The compiled store of one record at row `i`: checks every field and writes it into the columns. */
@@ -67,7 +67,7 @@ export class OutputColumns {
 
   private allocate(capacity: number): void {
     this.capacity = capacity;
-    this.cols = this.schema.fields.map((f) => column(f, capacity));
+    this.cols = this.schema.fields.map((f) => allocateColumn(f.type, capacity));
     this.valid = this.schema.fields.map((f) => new Uint8Array(nullableNumeric(f) ? capacity : 0));
   }
 
@@ -79,7 +79,7 @@ export class OutputColumns {
         c.length = capacity;
         return c;
       }
-      const bigger = column(this.schema.fields[k]!, capacity) as Int32Array | Float64Array | Uint8Array;
+      const bigger = allocateColumn(this.schema.fields[k]!.type, capacity) as Int32Array | Float64Array | Uint8Array;
       bigger.set(c as Int32Array & Float64Array & Uint8Array);
       return bigger;
     });
@@ -95,22 +95,6 @@ export class OutputColumns {
 
 function nullableNumeric(f: FieldSpec): boolean {
   return f.nullable === true && !(f.type === 'string' || f.type.startsWith('list<'));
-}
-
-/** A column of `n` rows; string and list columns are plain arrays (null where nothing is stored). */
-function column(f: FieldSpec, n: number): ColumnValues {
-  switch (f.type) {
-    case 'int32':
-      return new Int32Array(n);
-    case 'int64':
-    case 'float64':
-    case 'timestamp_ms':
-      return new Float64Array(n);
-    case 'bool':
-      return new Uint8Array(n);
-    default:
-      return new Array(n).fill(null) as (string | null)[];
-  }
 }
 
 /**
